@@ -1,0 +1,418 @@
+//! Class names (`calculateObjectNames` and the `{a, b}` interface inference of
+//! `inferInterfaceDefinitions`/`applyInterfaceDefinitions`) and display names (`name()`:
+//! cons strings rebuilt up to 1024 characters, `{a, b, …, z}` names of plain objects).
+//!
+//! String lengths and orderings follow JavaScript: lengths count UTF-16 code units and
+//! comparisons order by them, so names cut and sort exactly where DevTools' do.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use heapscope_format::{EdgeKind, NodeKind};
+
+use crate::graph::HeapGraph;
+
+const MAX_INTERFACE_NAME_LENGTH: usize = 120;
+const MIN_OBJECT_COUNT_PER_INTERFACE: f64 = 2.0;
+const MIN_OBJECT_PROPORTION_PER_INTERFACE: f64 = 1000.0;
+
+/// JavaScript `string.length`.
+pub fn js_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.encode_utf16().count()
+    }
+}
+
+/// JavaScript's default string comparison (UTF-16 code units).
+pub fn js_cmp(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.cmp(b)
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
+}
+
+/// DevTools' `formatPropertyName`: names with `,'"{}` are shown JSON-quoted.
+pub fn format_property_name(name: &str) -> String {
+    if !name.contains([',', '\'', '"', '{', '}']) {
+        return name.to_string();
+    }
+    json_quote(name)
+}
+
+/// `JSON.stringify(string)`.
+pub fn json_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Strings derived during naming, to append to the string table in order (so that index
+/// `base + k` is `list[k]`). Kept apart so naming can run beside other phases.
+pub struct NewStrings {
+    pub base: u32,
+    pub list: Vec<String>,
+}
+
+impl NewStrings {
+    fn add(&mut self, s: String) -> u32 {
+        self.list.push(s);
+        self.base + self.list.len() as u32 - 1
+    }
+}
+
+/// Computes every node's class name index. Indexes at or above `NewStrings::base` name derived
+/// strings the caller appends. Mirrors `calculateObjectNames` followed by the interface
+/// definitions.
+pub fn class_indexes(g: &HeapGraph) -> (Vec<u32>, NewStrings) {
+    let n = g.node_count();
+    let mut fresh = NewStrings {
+        base: g.raw.strings.len() as u32,
+        list: Vec::new(),
+    };
+    let mut added: HashMap<String, u32> = HashMap::new();
+    let mut index_for = |fresh: &mut NewStrings, s: String| -> u32 {
+        if let Some(&i) = added.get(&s) {
+            return i;
+        }
+        let i = fresh.add(s.clone());
+        added.insert(s, i);
+        i
+    };
+    let hidden = index_for(&mut fresh, "(system)".into());
+    let code = index_for(&mut fresh, "(compiled code)".into());
+    let function = index_for(&mut fresh, "Function".into());
+    let regexp = index_for(&mut fresh, "RegExp".into());
+    let mut classes = Vec::with_capacity(n);
+    for node in 0..n as u32 {
+        let class = match g.kind(node) {
+            NodeKind::Hidden => hidden,
+            NodeKind::Object | NodeKind::Native => {
+                let name_index = g.name_index(node);
+                if g.raw.strings.starts_with(name_index, "<") {
+                    let name = g.raw.strings.get(name_index).into_owned();
+                    let short = match name.find(' ') {
+                        Some(sp) => format!("{}>", &name[..sp]),
+                        None => name,
+                    };
+                    index_for(&mut fresh, short)
+                } else if g.raw.strings.starts_with(name_index, "Detached <") {
+                    let name = g.raw.strings.get(name_index).into_owned();
+                    let short = match name[10..].find(' ') {
+                        Some(sp) => format!("{}>", &name[..10 + sp]),
+                        None => name,
+                    };
+                    index_for(&mut fresh, short)
+                } else {
+                    name_index
+                }
+            }
+            NodeKind::Code => code,
+            NodeKind::Closure => function,
+            NodeKind::RegExp => regexp,
+            _ => {
+                let type_name = format!("({})", g.raw.node_type_name(node));
+                index_for(&mut fresh, type_name)
+            }
+        };
+        classes.push(class);
+    }
+    let definitions = infer_interfaces(g);
+    apply_interfaces(g, &definitions, &mut classes, &mut fresh);
+    (classes, fresh)
+}
+
+fn is_plain_object(g: &HeapGraph, node: u32) -> bool {
+    g.kind(node) == NodeKind::Object && g.raw_name_is(node, "Object")
+}
+
+/// An inferred interface: its display name and its property names (in first-seen order).
+pub struct Interface {
+    pub name: String,
+    pub properties: Vec<String>,
+}
+
+fn infer_interfaces(g: &HeapGraph) -> Vec<Interface> {
+    let mut order: Vec<(String, Vec<String>, u64)> = Vec::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut total: u64 = 0;
+    for node in 0..g.node_count() as u32 {
+        if !is_plain_object(g, node) {
+            continue;
+        }
+        total += 1;
+        let mut name = String::from("{");
+        let mut name_len = 1usize;
+        let mut properties = Vec::new();
+        for e in g.edges(node) {
+            if g.edge_kind(e) != EdgeKind::Property || g.edge_name_is(e, "__proto__") {
+                continue;
+            }
+            let prop = g.raw.strings.get(g.raw.edges.name_or_index[e as usize]);
+            let formatted = format_property_name(&prop);
+            let flen = js_len(&formatted);
+            if name_len > 1 && name_len + flen > MAX_INTERFACE_NAME_LENGTH {
+                break;
+            }
+            if name_len != 1 {
+                name.push_str(", ");
+                name_len += 2;
+            }
+            name.push_str(&formatted);
+            name_len += flen;
+            properties.push(prop.into_owned());
+        }
+        if properties.is_empty() {
+            continue;
+        }
+        name.push('}');
+        match by_name.get(&name) {
+            Some(&i) => order[i].2 += 1,
+            None => {
+                by_name.insert(name.clone(), order.len());
+                order.push((name, properties, 1));
+            }
+        }
+    }
+    // Stable sort by popularity; ties keep first-seen order, as V8's stable Array.sort does.
+    order.sort_by(|a, b| b.2.cmp(&a.2));
+    let min_count =
+        MIN_OBJECT_COUNT_PER_INTERFACE.max(total as f64 / MIN_OBJECT_PROPORTION_PER_INTERFACE);
+    order
+        .into_iter()
+        .take_while(|c| c.2 as f64 >= min_count)
+        .map(|(name, properties, _)| Interface { name, properties })
+        .collect()
+}
+
+#[derive(Clone, Copy)]
+struct MatchInfo {
+    interface: usize,
+    property_count: usize,
+}
+
+fn better(a: Option<MatchInfo>, b: Option<MatchInfo>) -> Option<MatchInfo> {
+    match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some(x), Some(y)) => {
+            if x.property_count != y.property_count {
+                Some(if x.property_count > y.property_count {
+                    x
+                } else {
+                    y
+                })
+            } else {
+                Some(if x.interface <= y.interface { x } else { y })
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct TreeNode {
+    next: HashMap<String, usize>,
+    greatest_next: Option<String>,
+    matched: Option<MatchInfo>,
+}
+
+fn apply_interfaces(
+    g: &HeapGraph,
+    defs: &[Interface],
+    classes: &mut [u32],
+    fresh: &mut NewStrings,
+) {
+    if defs.is_empty() {
+        return;
+    }
+    let mut tree: Vec<TreeNode> = vec![TreeNode::default()];
+    for (index, def) in defs.iter().enumerate() {
+        let mut props = def.properties.clone();
+        props.sort_by(|a, b| js_cmp(a, b));
+        let mut cur = 0usize;
+        for p in &props {
+            let next = match tree[cur].next.get(p) {
+                Some(&x) => x,
+                None => {
+                    let x = tree.len();
+                    tree.push(TreeNode::default());
+                    tree[cur].next.insert(p.clone(), x);
+                    let greater = tree[cur]
+                        .greatest_next
+                        .as_ref()
+                        .is_none_or(|gn| js_cmp(gn, p) == Ordering::Less);
+                    if greater {
+                        tree[cur].greatest_next = Some(p.clone());
+                    }
+                    x
+                }
+            };
+            cur = next;
+        }
+        if tree[cur].matched.is_none() {
+            tree[cur].matched = Some(MatchInfo {
+                interface: index,
+                property_count: props.len(),
+            });
+        }
+    }
+    let mut name_index: Vec<Option<u32>> = vec![None; defs.len()];
+    let mut props: Vec<String> = Vec::new();
+    let mut states: Vec<usize> = Vec::new();
+    let mut next_states: Vec<usize> = Vec::new();
+    for node in 0..g.node_count() as u32 {
+        if !is_plain_object(g, node) {
+            continue;
+        }
+        props.clear();
+        for e in g.edges(node) {
+            if g.edge_kind(e) == EdgeKind::Property {
+                props.push(
+                    g.raw
+                        .strings
+                        .get(g.raw.edges.name_or_index[e as usize])
+                        .into_owned(),
+                );
+            }
+        }
+        props.sort_by(|a, b| js_cmp(a, b));
+        states.clear();
+        states.push(0);
+        let mut best = tree[0].matched;
+        for p in &props {
+            next_states.clear();
+            for &s in &states {
+                let keep = match &tree[s].greatest_next {
+                    None => false,
+                    Some(gn) => js_cmp(p, gn) == Ordering::Less,
+                };
+                if keep {
+                    next_states.push(s);
+                }
+                if let Some(&nx) = tree[s].next.get(p) {
+                    if !next_states.contains(&nx) {
+                        next_states.push(nx);
+                    }
+                    best = better(best, tree[nx].matched);
+                }
+            }
+            std::mem::swap(&mut states, &mut next_states);
+            if states.is_empty() {
+                break;
+            }
+        }
+        if let Some(m) = best {
+            let idx = *name_index[m.interface]
+                .get_or_insert_with(|| fresh.add(defs[m.interface].name.clone()));
+            classes[node as usize] = idx;
+        }
+    }
+}
+
+/// DevTools' display name of a node (`JSHeapSnapshotNode.name()`).
+pub fn display_name(g: &HeapGraph, node: u32) -> String {
+    match g.kind(node) {
+        NodeKind::ConsString => cons_string_name(g, node),
+        NodeKind::Object if g.raw_name_is(node, "Object") => plain_object_name(g, node),
+        _ => g.raw_name(node).into_owned(),
+    }
+}
+
+fn cons_string_name(g: &HeapGraph, node: u32) -> String {
+    let mut stack = vec![node];
+    let mut name = String::new();
+    let mut len = 0usize;
+    while len < 1024 {
+        let Some(n) = stack.pop() else { break };
+        if g.kind(n) != NodeKind::ConsString {
+            let part = g.raw_name(n);
+            len += js_len(&part);
+            name.push_str(&part);
+            continue;
+        }
+        let (mut first, mut second) = (0u32, 0u32);
+        for e in g.edges(n) {
+            if first != 0 && second != 0 {
+                break;
+            }
+            if g.edge_kind(e) == EdgeKind::Internal {
+                if g.edge_name_is(e, "first") {
+                    first = g.to_node(e);
+                } else if g.edge_name_is(e, "second") {
+                    second = g.to_node(e);
+                }
+            }
+        }
+        stack.push(second);
+        stack.push(first);
+    }
+    name
+}
+
+fn plain_object_name(g: &HeapGraph, node: u32) -> String {
+    let range = g.edges(node);
+    if range.is_empty() {
+        return "{}".into();
+    }
+    let (mut start, mut end) = (String::from("{"), String::from("}"));
+    let (mut start_len, mut end_len) = (1usize, 1usize);
+    let mut from_start = range.start as i64;
+    let mut from_end = range.end as i64 - 1;
+    let mut next_from_end = false;
+    while from_start <= from_end {
+        let e = if next_from_end { from_end } else { from_start } as u32;
+        if g.edge_kind(e) != EdgeKind::Property || g.edge_name_is(e, "__proto__") {
+            if next_from_end {
+                from_end -= 1;
+            } else {
+                from_start += 1;
+            }
+            continue;
+        }
+        let formatted = format_property_name(&g.edge_name(e));
+        let flen = js_len(&formatted);
+        if start_len > 1 && start_len + end_len + flen > 100 {
+            break;
+        }
+        if next_from_end {
+            from_end -= 1;
+            if end_len > 1 {
+                end.insert_str(0, ", ");
+                end_len += 2;
+            }
+            end.insert_str(0, &formatted);
+            end_len += flen;
+        } else {
+            from_start += 1;
+            if start_len > 1 {
+                start.push_str(", ");
+                start_len += 2;
+            }
+            start.push_str(&formatted);
+            start_len += flen;
+        }
+        next_from_end = !next_from_end;
+    }
+    if from_start <= from_end {
+        start.push_str(", …");
+    }
+    if end_len > 1 {
+        start.push_str(", ");
+    }
+    start + &end
+}

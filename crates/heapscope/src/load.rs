@@ -1,0 +1,124 @@
+//! Reading a snapshot from a path or stdin into the engine, with a progress bar on a TTY.
+
+use std::fs::File;
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use heapscope_analysis::{Analysis, Phase};
+use heapscope_format::{Loader, RawSnapshot};
+use indicatif::{ProgressBar, ProgressStyle};
+
+const CHUNK: usize = 4 << 20;
+
+fn bar(len: Option<u64>) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    match len {
+        Some(len) => {
+            let pb = ProgressBar::new(len);
+            pb.set_style(
+                ProgressStyle::with_template(
+                    "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            pb
+        }
+        None => {
+            let pb = ProgressBar::new_spinner();
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {bytes}").expect("valid template"),
+            );
+            pb
+        }
+    }
+}
+
+/// Reads and parses a snapshot. `path` is a file or `-` for stdin. Reading runs on its own
+/// thread so that I/O and decompression overlap with parsing.
+pub fn read_snapshot(path: &Path) -> Result<RawSnapshot> {
+    let shown = path.display().to_string();
+    let (reader, len): (Box<dyn Read + Send>, Option<u64>) = if path.as_os_str() == "-" {
+        (Box::new(std::io::stdin()), None)
+    } else {
+        let f = File::open(path).with_context(|| format!("cannot open {shown}"))?;
+        let len = f.metadata().ok().map(|m| m.len());
+        (Box::new(f), len)
+    };
+    let pb = bar(len);
+    pb.set_message("loading");
+    let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(4);
+    let reader_thread = std::thread::spawn(move || {
+        let mut reader = reader;
+        loop {
+            let mut buf = vec![0u8; CHUNK];
+            match read_full(&mut reader, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.send(Ok(buf)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+    let mut loader = Loader::new();
+    let mut result = Ok(());
+    for chunk in rx {
+        let chunk = chunk.with_context(|| format!("cannot read {shown}"))?;
+        pb.inc(chunk.len() as u64);
+        if let Some(p) = loader.parser() {
+            pb.set_message(p.current_section().to_string());
+        }
+        if let Err(e) = loader.push(&chunk) {
+            result = Err(e);
+            break;
+        }
+    }
+    pb.finish_and_clear();
+    drop(reader_thread);
+    result.with_context(|| format!("{shown} is not a valid heap snapshot"))?;
+    let raw = loader
+        .finish()
+        .with_context(|| format!("{shown} is not a valid heap snapshot"))?;
+    Ok(raw)
+}
+
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Reads and analyses a snapshot.
+pub fn analyze(path: &Path) -> Result<Analysis> {
+    let raw = read_snapshot(path)?;
+    let spinner = if std::io::stderr().is_terminal() {
+        let pb = ProgressBar::new_spinner();
+        pb.enable_steady_tick(Duration::from_millis(120));
+        pb
+    } else {
+        ProgressBar::hidden()
+    };
+    let sp = spinner.clone();
+    let analysis = Analysis::new(raw, &move |phase: Phase| sp.set_message(phase.label()));
+    spinner.finish_and_clear();
+    Ok(analysis)
+}

@@ -1,0 +1,63 @@
+//! The `heapscope` command line: wires the format and analysis crates to the terminal.
+//! Exit codes: 0 ok, 1 the analysis failed (bad input, I/O), 2 usage errors.
+
+mod cmd;
+mod format;
+mod load;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "heapscope",
+    version,
+    about = "Find memory leaks in Node.js services from V8 heap snapshots",
+    long_about = "heapscope loads V8 .heapsnapshot files (plain or gzip; a path or - for stdin) \
+and computes what Chrome DevTools' Memory panel computes — retained sizes, distances, \
+dominators, class summaries — node for node, in a fraction of the time and memory."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// DevTools' Summary view: classes with count, distance, shallow and retained size.
+    Summary(cmd::summary::SummaryArgs),
+    /// DevTools' Statistics view: code, strings, arrays, typed arrays, system, native.
+    Stats(cmd::stats::StatsArgs),
+    /// Every node with id, self, retained, distance, dominator id and class (oracle columns).
+    Nodes(cmd::nodes::NodesArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Summary(a) => cmd::summary::run(a),
+        Command::Stats(a) => cmd::stats::run(a),
+        Command::Nodes(a) => cmd::nodes::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("heapscope: error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
