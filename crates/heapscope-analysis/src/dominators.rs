@@ -8,180 +8,216 @@
 //! 3. any node still unvisited (a clique retained only by itself) is numbered on its own with
 //!    the root as parent.
 //!
-//! For nodes reachable in step 1 or 2 the result is the unique immediate dominator; for step 3
+//! For nodes reached in step 1 or 2 the result is the unique immediate dominator; for step 3
 //! nodes it is whatever this exact procedure yields, which is what DevTools shows.
+//!
+//! After the DFS everything runs on DFS numbers rather than node ordinals: the main loop walks
+//! numbers downwards, so the per-vertex arrays are read nearly sequentially. This relabelling
+//! changes no comparison, so the result is DevTools' to the bit.
 
 use crate::bits::BitVec;
 use crate::graph::HeapGraph;
 
-/// Predecessors over essential edges, as a CSR indexed by node ordinal.
-pub struct Predecessors {
-    pub first: Vec<u32>,
-    pub nodes: Vec<u32>,
-}
-
-impl Predecessors {
-    pub fn build(g: &HeapGraph, essential: &BitVec) -> Predecessors {
-        let n = g.node_count();
-        let mut first = vec![0u32; n + 1];
-        for e in 0..g.edge_count() as u32 {
-            if essential.get(e) {
-                first[g.to_node(e) as usize] += 1;
-            }
-        }
-        let mut sum = 0u32;
-        for slot in first.iter_mut() {
-            let c = *slot;
-            *slot = sum;
-            sum += c;
-        }
-        let mut fill = first.clone();
-        let mut nodes = vec![0u32; sum as usize];
-        for src in 0..n as u32 {
-            for e in g.edges(src) {
-                if essential.get(e) {
-                    let t = g.to_node(e) as usize;
-                    nodes[fill[t] as usize] = src;
-                    fill[t] += 1;
-                }
-            }
-        }
-        Predecessors { first, nodes }
-    }
-
-    #[inline]
-    fn of(&self, n: usize) -> &[u32] {
-        &self.nodes[self.first[n] as usize..self.first[n + 1] as usize]
-    }
-}
-
-/// Immediate dominators by node ordinal (the root dominates itself) and the DFS numbering
-/// order (node ordinals by DFS number) that [`retained_sizes`] sums in.
+/// Immediate dominators by node ordinal (the root dominates itself) and retained sizes.
 pub struct Dominators {
     pub idom: Vec<u32>,
-    pub dfs_order: Vec<u32>,
+    pub retained: Vec<u64>,
 }
 
-pub fn immediate_dominators(g: &HeapGraph, essential: &BitVec, preds: &Predecessors) -> Dominators {
-    let node_count = g.node_count();
-    // 1-based vertex numbers as in the paper; 0 means "none".
-    let len = node_count + 1;
-    let mut parent = vec![0u32; len];
-    let mut ancestor = vec![0u32; len];
-    let mut vertex = vec![0u32; len];
-    let mut label = vec![0u32; len];
-    let mut semi = vec![0u32; len];
-    let mut next_edge = vec![0u32; len];
-    let mut n: u32 = 0;
+/// DFS numbering over essential edges, steps 1–3 above. Numbers start at 1.
+struct Numbering {
+    /// `vertex[k]`: ordinal of the node numbered `k` (index 0 unused).
+    vertex: Vec<u32>,
+    /// `number[o]`: DFS number of ordinal `o`.
+    number: Vec<u32>,
+    /// `parent[k]`: DFS number of the DFS-tree parent of number `k`.
+    parent: Vec<u32>,
+}
 
+fn essential_in_degrees(g: &HeapGraph, essential: &BitVec) -> Vec<u32> {
+    let mut deg = vec![0u32; g.node_count()];
+    for e in 0..g.edge_count() as u32 {
+        if essential.get(e) {
+            deg[g.to_node(e) as usize] += 1;
+        }
+    }
+    deg
+}
+
+fn number_nodes(g: &HeapGraph, essential: &BitVec, in_degree: &[u32]) -> Numbering {
+    let node_count = g.node_count();
+    const UNSEEN: u32 = 0;
+    let mut number = vec![UNSEEN; node_count];
+    let mut vertex = vec![0u32; node_count + 1];
+    let mut parent = vec![0u32; node_count + 1];
+    let mut next_edge = vec![0u32; node_count];
+    let mut n = 0u32;
     let first_edge = &g.first_edge;
     let to_node = &g.raw.edges.to_node;
-    let mut dfs = |root: u32,
-                   parent: &mut [u32],
-                   vertex: &mut [u32],
-                   label: &mut [u32],
-                   semi: &mut [u32],
-                   n: &mut u32| {
-        next_edge[root as usize - 1] = first_edge[root as usize - 1];
-        let mut v = root;
-        while v != 0 {
-            if semi[v as usize] == 0 {
-                *n += 1;
-                semi[v as usize] = *n;
-                vertex[*n as usize] = v;
-                label[v as usize] = v;
-            }
-            let mut v_next = parent[v as usize];
-            let vo = v as usize - 1;
-            let end = first_edge[vo + 1];
-            while next_edge[vo] < end {
-                let e = next_edge[vo];
-                if essential.get(e) {
-                    let wo = to_node[e as usize];
-                    let w = wo + 1;
-                    if semi[w as usize] == 0 {
-                        parent[w as usize] = v;
-                        next_edge[wo as usize] = first_edge[wo as usize];
-                        v_next = w;
-                        break;
+    // Iterative DFS: `v` walks down to the first unvisited successor, back up to its parent
+    // when none is left. `parent_of` holds ordinals during the walk.
+    let mut parent_ordinal = vec![u32::MAX; 0];
+    let mut dfs =
+        |start: u32, start_parent: u32, number: &mut [u32], parent: &mut [u32], n: &mut u32| {
+            parent_ordinal.clear();
+            let mut v = start;
+            next_edge[v as usize] = first_edge[v as usize];
+            *n += 1;
+            number[v as usize] = *n;
+            vertex[*n as usize] = v;
+            parent[*n as usize] = start_parent;
+            loop {
+                let end = first_edge[v as usize + 1];
+                let mut e = next_edge[v as usize];
+                let mut descended = false;
+                while e < end {
+                    if essential.get(e) {
+                        let w = to_node[e as usize];
+                        if number[w as usize] == UNSEEN {
+                            next_edge[v as usize] = e;
+                            parent_ordinal.push(v);
+                            *n += 1;
+                            number[w as usize] = *n;
+                            vertex[*n as usize] = w;
+                            parent[*n as usize] = number[v as usize];
+                            next_edge[w as usize] = first_edge[w as usize];
+                            v = w;
+                            descended = true;
+                            break;
+                        }
                     }
+                    e += 1;
                 }
-                next_edge[vo] += 1;
+                if descended {
+                    continue;
+                }
+                next_edge[v as usize] = end;
+                match parent_ordinal.pop() {
+                    Some(p) => v = p,
+                    None => break,
+                }
             }
-            v = v_next;
-        }
-    };
-
-    let r = g.root + 1;
-    dfs(r, &mut parent, &mut vertex, &mut label, &mut semi, &mut n);
+        };
+    let root = g.root;
+    dfs(root, 0, &mut number, &mut parent, &mut n);
+    let root_number = number[root as usize];
     if (n as usize) < node_count {
-        for v in 1..=node_count as u32 {
-            if semi[v as usize] == 0 && preds.of(v as usize - 1).is_empty() {
-                parent[v as usize] = r;
-                dfs(v, &mut parent, &mut vertex, &mut label, &mut semi, &mut n);
+        for v in 0..node_count as u32 {
+            if number[v as usize] == UNSEEN && in_degree[v as usize] == 0 {
+                dfs(v, root_number, &mut number, &mut parent, &mut n);
             }
         }
     }
     if (n as usize) < node_count {
-        for v in 1..=node_count as u32 {
-            if semi[v as usize] == 0 {
-                parent[v as usize] = r;
+        for v in 0..node_count as u32 {
+            if number[v as usize] == UNSEEN {
                 n += 1;
-                semi[v as usize] = n;
+                number[v as usize] = n;
                 vertex[n as usize] = v;
-                label[v as usize] = v;
+                parent[n as usize] = root_number;
             }
         }
     }
-    drop(next_edge);
+    Numbering {
+        vertex,
+        number,
+        parent,
+    }
+}
 
-    let mut stack: Vec<u32> = Vec::new();
-    let mut evaluate = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
-        if ancestor[v as usize] == 0 {
-            return v;
-        }
-        // compress(v), iteratively.
-        let mut x = v;
-        while ancestor[ancestor[x as usize] as usize] != 0 {
-            stack.push(x);
-            x = ancestor[x as usize];
-        }
-        while let Some(w) = stack.pop() {
-            let a = ancestor[w as usize];
-            if semi[label[a as usize] as usize] < semi[label[w as usize] as usize] {
-                label[w as usize] = label[a as usize];
+/// Lengauer–Tarjan (simple eval/link with path compression, as DevTools) on DFS numbers.
+pub fn compute(g: &HeapGraph, essential: &BitVec) -> Dominators {
+    let node_count = g.node_count();
+    let in_degree = essential_in_degrees(g, essential);
+    let Numbering {
+        vertex,
+        number,
+        parent,
+    } = number_nodes(g, essential, &in_degree);
+    let len = node_count + 1;
+
+    // Essential predecessors as DFS numbers, CSR by DFS number.
+    let mut pred_first = vec![0u32; len + 1];
+    for k in 1..len {
+        pred_first[k + 1] = pred_first[k] + in_degree[vertex[k] as usize];
+    }
+    drop(in_degree);
+    let mut fill: Vec<u32> = pred_first.clone();
+    let mut preds = vec![0u32; pred_first[len] as usize];
+    for src in 0..node_count as u32 {
+        let src_number = number[src as usize];
+        for e in g.edges(src) {
+            if essential.get(e) {
+                let t = number[g.to_node(e) as usize] as usize;
+                preds[fill[t] as usize] = src_number;
+                fill[t] += 1;
             }
-            ancestor[w as usize] = ancestor[a as usize];
         }
-        label[v as usize]
-    };
+    }
+    drop(fill);
+    drop(number);
 
-    // Buckets as singly linked lists: each vertex sits in at most one bucket at a time.
+    let mut semi: Vec<u32> = (0..len as u32).collect();
+    let mut label: Vec<u32> = (0..len as u32).collect();
+    let mut ancestor = vec![0u32; len];
     let mut bucket_head = vec![0u32; len];
     let mut bucket_next = vec![0u32; len];
     let mut dom = vec![0u32; len];
-    for i in (2..=n).rev() {
-        let w = vertex[i as usize];
-        let wo = w as usize - 1;
-        let ps = preds.of(wo);
+    let mut stack: Vec<u32> = Vec::new();
+    let r = 1u32;
+    for w in (2..len as u32).rev() {
+        let ps = &preds[pred_first[w as usize] as usize..pred_first[w as usize + 1] as usize];
         if ps.is_empty() {
             // Orphans hang off the root; semi[r] is below every other semi.
             semi[w as usize] = semi[r as usize];
         }
-        for &vo in ps {
-            let u = evaluate(vo + 1, &mut ancestor, &mut label, &semi);
+        for &v in ps {
+            // eval(v) with iterative path compression.
+            let u = if ancestor[v as usize] == 0 {
+                v
+            } else {
+                let mut x = v;
+                while ancestor[ancestor[x as usize] as usize] != 0 {
+                    stack.push(x);
+                    x = ancestor[x as usize];
+                }
+                while let Some(y) = stack.pop() {
+                    let a = ancestor[y as usize] as usize;
+                    if semi[label[a] as usize] < semi[label[y as usize] as usize] {
+                        label[y as usize] = label[a];
+                    }
+                    ancestor[y as usize] = ancestor[a];
+                }
+                label[v as usize]
+            };
             if semi[u as usize] < semi[w as usize] {
                 semi[w as usize] = semi[u as usize];
             }
         }
-        let b = vertex[semi[w as usize] as usize] as usize;
+        let b = semi[w as usize] as usize;
         bucket_next[w as usize] = bucket_head[b];
         bucket_head[b] = w;
         let p = parent[w as usize];
         ancestor[w as usize] = p;
         let mut v = std::mem::take(&mut bucket_head[p as usize]);
         while v != 0 {
-            let u = evaluate(v, &mut ancestor, &mut label, &semi);
+            let u = if ancestor[v as usize] == 0 {
+                v
+            } else {
+                let mut x = v;
+                while ancestor[ancestor[x as usize] as usize] != 0 {
+                    stack.push(x);
+                    x = ancestor[x as usize];
+                }
+                while let Some(y) = stack.pop() {
+                    let a = ancestor[y as usize] as usize;
+                    if semi[label[a] as usize] < semi[label[y as usize] as usize] {
+                        label[y as usize] = label[a];
+                    }
+                    ancestor[y as usize] = ancestor[a];
+                }
+                label[v as usize]
+            };
             dom[v as usize] = if semi[u as usize] < semi[v as usize] {
                 u
             } else {
@@ -190,31 +226,40 @@ pub fn immediate_dominators(g: &HeapGraph, essential: &BitVec, preds: &Predecess
             v = bucket_next[v as usize];
         }
     }
-    dom[0] = r;
+    drop((
+        preds,
+        pred_first,
+        label,
+        ancestor,
+        bucket_head,
+        bucket_next,
+        parent,
+    ));
     dom[r as usize] = r;
-    for i in 2..=n {
-        let w = vertex[i as usize] as usize;
-        if dom[w] != vertex[semi[w] as usize] {
+    for w in 2..len {
+        if dom[w] != semi[w] {
             dom[w] = dom[dom[w] as usize];
         }
     }
-    let idom = (0..node_count).map(|o| dom[o + 1] - 1).collect();
-    drop(dom);
-    // vertex[1..=n] in DFS-number order, as ordinals.
-    let dfs_order = vertex[1..=n as usize].iter().map(|&v| v - 1).collect();
-    Dominators { idom, dfs_order }
-}
+    drop(semi);
 
-/// Retained sizes: each node's self size plus everything it dominates, summed in reverse DFS
-/// number order exactly like DevTools (which matters only for step-3 nodes, whose computed
-/// "dominator" may have been numbered after them). Exact in `u64`.
-pub fn retained_sizes(g: &HeapGraph, doms: &Dominators) -> Vec<u64> {
-    let mut retained: Vec<u64> = g.raw.nodes.self_size.iter().map(|&s| s as u64).collect();
-    for &v in doms.dfs_order.iter().skip(1).rev() {
-        let d = doms.idom[v as usize];
-        retained[d as usize] += retained[v as usize];
+    // Retained sizes, summed from the highest DFS number down like DevTools (this order
+    // matters only for step-3 nodes, whose "dominator" may carry a higher number).
+    let mut retained_by_number: Vec<u64> = vec![0; len];
+    for k in 1..len {
+        retained_by_number[k] = g.raw.nodes.self_size[vertex[k] as usize] as u64;
     }
-    retained
+    for k in (2..len).rev() {
+        retained_by_number[dom[k] as usize] += retained_by_number[k];
+    }
+    let mut idom = vec![0u32; node_count];
+    let mut retained = vec![0u64; node_count];
+    for k in 1..len {
+        let o = vertex[k] as usize;
+        idom[o] = vertex[dom[k] as usize];
+        retained[o] = retained_by_number[k];
+    }
+    Dominators { idom, retained }
 }
 
 /// The dominator tree as a CSR (`buildDominatedNodes`): children of each node.

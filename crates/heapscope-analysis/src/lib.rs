@@ -104,17 +104,15 @@ impl Analysis {
         let ((idom_order, retained, tree), (first_retainer, distance, (class_index, fresh))) =
             rayon::join(
                 || {
-                    let preds = dominators::Predecessors::build(g, &essential);
-                    let doms = dominators::immediate_dominators(g, &essential, &preds);
-                    drop(preds);
-                    let retained = dominators::retained_sizes(g, &doms);
+                    let doms = dominators::compute(g, &essential);
                     let tree = DominatorTree::build(g.root, &doms.idom);
-                    (doms.idom, retained, tree)
+                    (doms.idom, doms.retained, tree)
                 },
                 || {
                     let first_retainer = retainers::retainer_offsets(g);
                     let distance = distances::distances(g, &mut eph);
-                    (first_retainer, distance, names::class_indexes(g))
+                    let c = names::class_indexes(g);
+                    (first_retainer, distance, c)
                 },
             );
         drop(essential);

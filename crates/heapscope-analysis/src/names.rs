@@ -148,50 +148,109 @@ pub struct Interface {
     pub properties: Vec<String>,
 }
 
+/// Facts about property-name strings, computed once per string index.
+struct PropertyNames<'a> {
+    g: &'a HeapGraph,
+    /// JS length of `format_property_name(name)`; `u32::MAX` until computed.
+    formatted_len: Vec<u32>,
+    /// 0 unknown, 1 ordinary, 2 `__proto__`.
+    kind: Vec<u8>,
+}
+
+impl<'a> PropertyNames<'a> {
+    fn new(g: &'a HeapGraph) -> Self {
+        let n = g.raw.strings.len();
+        PropertyNames {
+            g,
+            formatted_len: vec![u32::MAX; n],
+            kind: vec![0; n],
+        }
+    }
+
+    fn is_proto(&mut self, idx: u32) -> bool {
+        let k = &mut self.kind[idx as usize];
+        if *k == 0 {
+            *k = if self.g.raw.strings.eq(idx, "__proto__") {
+                2
+            } else {
+                1
+            };
+        }
+        *k == 2
+    }
+
+    fn formatted_len(&mut self, idx: u32) -> usize {
+        let l = &mut self.formatted_len[idx as usize];
+        if *l == u32::MAX {
+            *l = js_len(&format_property_name(&self.g.raw.strings.get(idx))) as u32;
+        }
+        *l as usize
+    }
+}
+
 fn infer_interfaces(g: &HeapGraph) -> Vec<Interface> {
-    let mut order: Vec<(String, Vec<String>, u64)> = Vec::new();
-    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut names = PropertyNames::new(g);
+    // Candidates keyed by their property string indexes (V8 deduplicates strings, so equal
+    // sequences mean equal names); merged by name text below to be exact regardless.
+    let mut index: HashMap<Vec<u32>, usize> = HashMap::new();
+    let mut seqs: Vec<(Vec<u32>, u64)> = Vec::new();
     let mut total: u64 = 0;
+    let mut key: Vec<u32> = Vec::new();
     for node in 0..g.node_count() as u32 {
         if !is_plain_object(g, node) {
             continue;
         }
         total += 1;
-        let mut name = String::from("{");
+        key.clear();
         let mut name_len = 1usize;
-        let mut properties = Vec::new();
         for e in g.edges(node) {
-            if g.edge_kind(e) != EdgeKind::Property || g.edge_name_is(e, "__proto__") {
+            if g.edge_kind(e) != EdgeKind::Property {
                 continue;
             }
-            let prop = g.raw.strings.get(g.raw.edges.name_or_index[e as usize]);
-            let formatted = format_property_name(&prop);
-            let flen = js_len(&formatted);
+            let idx = g.raw.edges.name_or_index[e as usize];
+            if names.is_proto(idx) {
+                continue;
+            }
+            let flen = names.formatted_len(idx);
             if name_len > 1 && name_len + flen > MAX_INTERFACE_NAME_LENGTH {
                 break;
             }
             if name_len != 1 {
-                name.push_str(", ");
                 name_len += 2;
             }
-            name.push_str(&formatted);
             name_len += flen;
-            properties.push(prop.into_owned());
+            key.push(idx);
         }
-        if properties.is_empty() {
+        if key.is_empty() {
             continue;
         }
-        name.push('}');
+        match index.get(key.as_slice()) {
+            Some(&i) => seqs[i].1 += 1,
+            None => {
+                index.insert(key.clone(), seqs.len());
+                seqs.push((key.clone(), 1));
+            }
+        }
+    }
+    let mut order: Vec<(String, Vec<String>, u64)> = Vec::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for (seq, count) in seqs {
+        let properties: Vec<String> = seq
+            .iter()
+            .map(|&i| g.raw.strings.get(i).into_owned())
+            .collect();
+        let formatted: Vec<String> = properties.iter().map(|p| format_property_name(p)).collect();
+        let name = format!("{{{}}}", formatted.join(", "));
         match by_name.get(&name) {
-            Some(&i) => order[i].2 += 1,
+            Some(&i) => order[i].2 += count,
             None => {
                 by_name.insert(name.clone(), order.len());
-                order.push((name, properties, 1));
+                order.push((name, properties, count));
             }
         }
     }
     // Stable sort by popularity; ties keep first-seen order, as V8's stable Array.sort does.
-    order.sort_by(|a, b| b.2.cmp(&a.2));
+    order.sort_by_key(|c| std::cmp::Reverse(c.2));
     let min_count =
         MIN_OBJECT_COUNT_PER_INTERFACE.max(total as f64 / MIN_OBJECT_PROPORTION_PER_INTERFACE);
     order
@@ -224,13 +283,17 @@ fn better(a: Option<MatchInfo>, b: Option<MatchInfo>) -> Option<MatchInfo> {
     }
 }
 
+/// A node of DevTools' property tree; edges are property ranks (position in JS sort order).
 #[derive(Default)]
 struct TreeNode {
-    next: HashMap<String, usize>,
-    greatest_next: Option<String>,
+    next: Vec<(u32, u32)>,
+    greatest_next: Option<u32>,
     matched: Option<MatchInfo>,
 }
 
+/// `applyInterfaceDefinitions`: each plain object takes the name of the interface with the most
+/// properties (then the earliest) whose properties it all has. Property names are compared by
+/// rank in JavaScript's sort order, computed once per string.
 fn apply_interfaces(
     g: &HeapGraph,
     defs: &[Interface],
@@ -240,24 +303,36 @@ fn apply_interfaces(
     if defs.is_empty() {
         return;
     }
+    let mut contents: Vec<&str> = defs
+        .iter()
+        .flat_map(|d| d.properties.iter().map(String::as_str))
+        .collect();
+    contents.sort_by(|a, b| js_cmp(a, b));
+    contents.dedup();
+    let rank_by_content: HashMap<&str, u32> = contents
+        .iter()
+        .enumerate()
+        .map(|(r, c)| (*c, r as u32))
+        .collect();
+
     let mut tree: Vec<TreeNode> = vec![TreeNode::default()];
     for (index, def) in defs.iter().enumerate() {
-        let mut props = def.properties.clone();
-        props.sort_by(|a, b| js_cmp(a, b));
+        let mut ranks: Vec<u32> = def
+            .properties
+            .iter()
+            .map(|p| rank_by_content[p.as_str()])
+            .collect();
+        ranks.sort_unstable();
         let mut cur = 0usize;
-        for p in &props {
-            let next = match tree[cur].next.get(p) {
-                Some(&x) => x,
+        for &r in &ranks {
+            let next = match tree[cur].next.iter().find(|(k, _)| *k == r) {
+                Some(&(_, x)) => x as usize,
                 None => {
                     let x = tree.len();
                     tree.push(TreeNode::default());
-                    tree[cur].next.insert(p.clone(), x);
-                    let greater = tree[cur]
-                        .greatest_next
-                        .as_ref()
-                        .is_none_or(|gn| js_cmp(gn, p) == Ordering::Less);
-                    if greater {
-                        tree[cur].greatest_next = Some(p.clone());
+                    tree[cur].next.push((r, x as u32));
+                    if tree[cur].greatest_next.is_none_or(|gn| gn < r) {
+                        tree[cur].greatest_next = Some(r);
                     }
                     x
                 }
@@ -267,44 +342,52 @@ fn apply_interfaces(
         if tree[cur].matched.is_none() {
             tree[cur].matched = Some(MatchInfo {
                 interface: index,
-                property_count: props.len(),
+                property_count: ranks.len(),
             });
         }
     }
+
+    const UNKNOWN: u32 = u32::MAX - 1;
+    const ABSENT: u32 = u32::MAX;
+    let mut rank_of = vec![UNKNOWN; g.raw.strings.len()];
     let mut name_index: Vec<Option<u32>> = vec![None; defs.len()];
-    let mut props: Vec<String> = Vec::new();
+    let mut ranks: Vec<u32> = Vec::new();
     let mut states: Vec<usize> = Vec::new();
     let mut next_states: Vec<usize> = Vec::new();
     for node in 0..g.node_count() as u32 {
         if !is_plain_object(g, node) {
             continue;
         }
-        props.clear();
+        ranks.clear();
         for e in g.edges(node) {
-            if g.edge_kind(e) == EdgeKind::Property {
-                props.push(
-                    g.raw
-                        .strings
-                        .get(g.raw.edges.name_or_index[e as usize])
-                        .into_owned(),
-                );
+            if g.edge_kind(e) != EdgeKind::Property {
+                continue;
+            }
+            let idx = g.raw.edges.name_or_index[e as usize] as usize;
+            if rank_of[idx] == UNKNOWN {
+                let text = g.raw.strings.get(idx as u32);
+                rank_of[idx] = rank_by_content
+                    .get(text.as_ref())
+                    .copied()
+                    .unwrap_or(ABSENT);
+            }
+            if rank_of[idx] != ABSENT {
+                ranks.push(rank_of[idx]);
             }
         }
-        props.sort_by(|a, b| js_cmp(a, b));
+        // Properties in no definition can never move the walk forward, so they are left out.
+        ranks.sort_unstable();
         states.clear();
         states.push(0);
         let mut best = tree[0].matched;
-        for p in &props {
+        for &r in &ranks {
             next_states.clear();
             for &s in &states {
-                let keep = match &tree[s].greatest_next {
-                    None => false,
-                    Some(gn) => js_cmp(p, gn) == Ordering::Less,
-                };
-                if keep {
+                if tree[s].greatest_next.is_some_and(|gn| r < gn) {
                     next_states.push(s);
                 }
-                if let Some(&nx) = tree[s].next.get(p) {
+                if let Some(&(_, nx)) = tree[s].next.iter().find(|(k, _)| *k == r) {
+                    let nx = nx as usize;
                     if !next_states.contains(&nx) {
                         next_states.push(nx);
                     }

@@ -336,7 +336,9 @@ impl Header {
                 header.node_count
             )));
         }
-        if header.root_index % header.nodes.field_count as u64 != 0
+        if !header
+            .root_index
+            .is_multiple_of(header.nodes.field_count as u64)
             || (header.node_count > 0
                 && header.root_index / header.nodes.field_count as u64 >= header.node_count)
         {

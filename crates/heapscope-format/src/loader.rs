@@ -37,7 +37,7 @@ impl Write for ParserSink {
 enum Stage {
     /// Fewer than two bytes seen: cannot tell gzip from plain yet.
     Sniffing(Vec<u8>),
-    Plain(ParserSink),
+    Plain(Box<ParserSink>),
     Gzip(Box<flate2::write::MultiGzDecoder<ParserSink>>),
 }
 
@@ -94,7 +94,7 @@ impl Loader {
             self.stage = if pending[..2] == GZIP_MAGIC {
                 Stage::Gzip(Box::new(flate2::write::MultiGzDecoder::new(sink)))
             } else {
-                Stage::Plain(sink)
+                Stage::Plain(Box::new(sink))
             };
             return self.feed(&pending);
         }

@@ -331,7 +331,7 @@ impl SnapshotParser {
                                 first: false,
                             }
                         }
-                        (b']', false) | (b']', true) if !(expect_value && !first) => {
+                        (b']', _) if !expect_value || first => {
                             self.strings.shrink();
                             self.strings_done = true;
                             self.state = State::AfterValue;
@@ -629,7 +629,7 @@ impl SnapshotParser {
             ));
         };
         let n = fields.len();
-        if values.len() % n != 0 {
+        if !values.len().is_multiple_of(n) {
             return Err(FormatError::inconsistent(
                 format!(
                     "{} elements is not a multiple of the {n} location fields",

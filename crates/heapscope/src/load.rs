@@ -4,7 +4,8 @@ use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use heapscope_analysis::{Analysis, Phase};
@@ -107,9 +108,20 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
+/// With `HEAPSCOPE_TIMINGS=1`, phase durations go to stderr (for benchmarking).
+fn timings_enabled() -> bool {
+    std::env::var_os("HEAPSCOPE_TIMINGS").is_some_and(|v| v != "0")
+}
+
 /// Reads and analyses a snapshot.
 pub fn analyze(path: &Path) -> Result<Analysis> {
+    let started = Instant::now();
     let raw = read_snapshot(path)?;
+    let timings = timings_enabled();
+    if timings {
+        eprintln!("[timings] load {:.3}s", started.elapsed().as_secs_f64());
+    }
+    let last = Mutex::new((Instant::now(), "analysis"));
     let spinner = if std::io::stderr().is_terminal() {
         let pb = ProgressBar::new_spinner();
         pb.enable_steady_tick(Duration::from_millis(120));
@@ -118,7 +130,25 @@ pub fn analyze(path: &Path) -> Result<Analysis> {
         ProgressBar::hidden()
     };
     let sp = spinner.clone();
-    let analysis = Analysis::new(raw, &move |phase: Phase| sp.set_message(phase.label()));
+    let report = |label: &'static str| {
+        let mut last = last.lock().expect("timings lock");
+        if timings {
+            eprintln!(
+                "[timings] {} {:.3}s",
+                last.1,
+                last.0.elapsed().as_secs_f64()
+            );
+        }
+        *last = (Instant::now(), label);
+    };
+    let analysis = Analysis::new(raw, &|phase: Phase| {
+        sp.set_message(phase.label());
+        report(phase.label());
+    });
+    report("");
     spinner.finish_and_clear();
+    if timings {
+        eprintln!("[timings] total {:.3}s", started.elapsed().as_secs_f64());
+    }
     Ok(analysis)
 }

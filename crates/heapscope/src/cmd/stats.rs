@@ -1,5 +1,6 @@
 //! `heapscope stats`: DevTools' Statistics view.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -68,7 +69,7 @@ pub fn run(args: &StatsArgs) -> Result<()> {
             node_count: a.node_count(),
             edge_count: a.edge_count(),
         };
-        println!("{}", serde_json::to_string_pretty(&j)?);
+        writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&j)?)?;
         return Ok(());
     }
     let v8_other = s.v8heap_total.max(0) as u64;
@@ -98,14 +99,15 @@ pub fn run(args: &StatsArgs) -> Result<()> {
         Cell::new(size(s.total)).set_alignment(CellAlignment::Right),
         Cell::new("100 %").set_alignment(CellAlignment::Right),
     ]);
-    println!("{t}");
-    println!(
+    writeln!(std::io::stdout(), "{t}")?;
+    writeln!(
+        std::io::stdout(),
         "V8 heap {} · native {} (of which extra_native_bytes {}) · {} nodes · {} edges",
         size(v8_other),
         size(s.native_total),
         size(s.extra_native_bytes),
         count(a.node_count() as u64),
         count(a.edge_count() as u64)
-    );
+    )?;
     Ok(())
 }

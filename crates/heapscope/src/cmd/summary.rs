@@ -1,6 +1,7 @@
 //! `heapscope summary`: DevTools' Summary view — one row per class with instance count,
 //! minimum distance, shallow and retained size.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -144,7 +145,7 @@ pub fn run(args: &SummaryArgs) -> Result<()> {
                 })
                 .collect(),
         };
-        println!("{}", serde_json::to_string_pretty(&j)?);
+        writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&j)?)?;
         return Ok(());
     }
     let mut t = Table::new();
@@ -177,13 +178,14 @@ pub fn run(args: &SummaryArgs) -> Result<()> {
             right(percent(c.retained_size, total)),
         ]);
     }
-    println!("{t}");
-    println!(
+    writeln!(std::io::stdout(), "{t}")?;
+    writeln!(
+        std::io::stdout(),
         "{} classes · {} nodes · {} edges · total {}",
         count(a.classes.len() as u64),
         count(a.node_count() as u64),
         count(a.edge_count() as u64),
         size(total)
-    );
+    )?;
     Ok(())
 }
