@@ -235,6 +235,9 @@ pub fn compute(g: &HeapGraph, essential: &BitVec) -> Dominators {
         bucket_next,
         parent,
     ));
+    // As in DevTools, slot 0 holds the root so that vertices whose dominator was never set
+    // (step-3 cliques) resolve to the root in the fix-up below.
+    dom[0] = r;
     dom[r as usize] = r;
     for w in 2..len {
         if dom[w] != semi[w] {

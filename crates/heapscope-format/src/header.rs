@@ -6,6 +6,8 @@
 use crate::error::FormatError;
 use serde_json::Value;
 
+use crate::snapshot::UNKNOWN_KIND_BASE;
+
 /// Node types with a meaning in the analysis. Raw type indexes from the snapshot are mapped to
 /// these at parse time; type names we do not know keep their raw name in [`Header::node_types`]
 /// and map to [`NodeKind::Other`].
@@ -208,8 +210,8 @@ pub struct Header {
     /// Raw edge type names, in the snapshot's order.
     pub edge_types: Vec<String>,
     /// Raw type index → mapped kind.
-    pub node_kind_map: Vec<NodeKind>,
-    pub edge_kind_map: Vec<EdgeKind>,
+    pub node_kind_map: Vec<u8>,
+    pub edge_kind_map: Vec<u8>,
     pub location_fields: Vec<String>,
     pub sample_fields: Vec<String>,
     pub trace_function_info_fields: Vec<String>,
@@ -302,9 +304,9 @@ impl Header {
         };
         let node_types = type_names("node_types", nodes.type_)?;
         let edge_types = type_names("edge_types", edges.type_)?;
-        if node_types.len() > 255 || edge_types.len() > 255 {
+        if node_types.len() > 190 || edge_types.len() > 190 {
             return Err(FormatError::BadHeader(
-                "more than 255 node or edge types".into(),
+                "more than 190 node or edge types".into(),
             ));
         }
         let header = Header {
@@ -313,8 +315,22 @@ impl Header {
             trace_function_count: count(&header, "trace_function_count", false)?,
             root_index: count(&header, "root_index", false)?,
             extra_native_bytes: count(&header, "extra_native_bytes", false)?,
-            node_kind_map: node_types.iter().map(|n| NodeKind::from_name(n)).collect(),
-            edge_kind_map: edge_types.iter().map(|n| EdgeKind::from_name(n)).collect(),
+            node_kind_map: node_types
+                .iter()
+                .enumerate()
+                .map(|(i, n)| match NodeKind::from_name(n) {
+                    NodeKind::Other => UNKNOWN_KIND_BASE + i as u8,
+                    k => k as u8,
+                })
+                .collect(),
+            edge_kind_map: edge_types
+                .iter()
+                .enumerate()
+                .map(|(i, n)| match EdgeKind::from_name(n) {
+                    EdgeKind::Other => UNKNOWN_KIND_BASE + i as u8,
+                    k => k as u8,
+                })
+                .collect(),
             node_types,
             edge_types,
             location_fields: str_list(meta, "location_fields")?,

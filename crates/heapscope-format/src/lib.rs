@@ -27,5 +27,7 @@ pub use error::{FormatError, Location};
 pub use header::{EdgeKind, EdgeLayout, Header, NodeKind, NodeLayout};
 pub use loader::{load_bytes, Loader};
 pub use parser::SnapshotParser;
-pub use snapshot::{EdgeColumns, NodeColumns, RawSnapshot, Sample, SourceLocation};
+pub use snapshot::{
+    EdgeColumns, NodeColumns, RawSnapshot, Sample, SourceLocation, UNKNOWN_KIND_BASE,
+};
 pub use strings::{unescape, StringTable};

@@ -143,7 +143,6 @@ impl NumberSink {
                 limit = h.node_count * l.field_count as u64;
                 let cap = h.node_count.min(MAX_PREALLOC) as usize;
                 cols.kind.reserve(cap);
-                cols.raw_type.reserve(cap);
                 cols.name.reserve(cap);
                 cols.id.reserve(cap);
                 cols.self_size.reserve(cap);
@@ -160,7 +159,6 @@ impl NumberSink {
                 limit = h.edge_count * h.edges.field_count as u64;
                 let cap = h.edge_count.min(MAX_PREALLOC) as usize;
                 cols.kind.reserve(cap);
-                cols.raw_type.reserve(cap);
                 cols.name_or_index.reserve(cap);
                 cols.to_node.reserve(cap);
             }
@@ -427,8 +425,7 @@ impl NumberSink {
                         }),
                     ));
                 };
-                cols.kind.push(kind as u8);
-                cols.raw_type.push(t as u8);
+                cols.kind.push(kind);
                 cols.name.push(row[l.name]);
                 cols.id.push(row[l.id]);
                 cols.self_size.push(row[l.self_size]);
@@ -479,8 +476,7 @@ impl NumberSink {
                         }),
                     ));
                 }
-                cols.kind.push(kind as u8);
-                cols.raw_type.push(t as u8);
+                cols.kind.push(kind);
                 cols.name_or_index.push(row[l.name_or_index]);
                 cols.to_node.push((to / nfc) as u32);
             }

@@ -3,13 +3,15 @@
 use crate::header::{EdgeKind, Header, NodeKind};
 use crate::strings::StringTable;
 
+/// Kind codes at or above this are types the snapshot names but heapscope does not know.
+pub const UNKNOWN_KIND_BASE: u8 = 64;
+
 /// Per-node columns, indexed by node ordinal (position in the `nodes` array).
 #[derive(Debug, Default, Clone)]
 pub struct NodeColumns {
-    /// [`NodeKind`] as `u8`.
+    /// [`NodeKind`] as `u8`; a type V8 names but we do not know is stored as
+    /// [`UNKNOWN_KIND_BASE`] + its raw index, so its name is not lost.
     pub kind: Vec<u8>,
-    /// Raw type index from the snapshot (needed to name unknown types).
-    pub raw_type: Vec<u8>,
     pub name: Vec<u32>,
     pub id: Vec<u32>,
     pub self_size: Vec<u32>,
@@ -24,9 +26,8 @@ pub struct NodeColumns {
 /// follows the edges of nodes `0..n`.
 #[derive(Debug, Default, Clone)]
 pub struct EdgeColumns {
-    /// [`EdgeKind`] as `u8`.
+    /// [`EdgeKind`] as `u8`, unknown types as [`UNKNOWN_KIND_BASE`] + raw index.
     pub kind: Vec<u8>,
-    pub raw_type: Vec<u8>,
     /// String index for named edges, element/hidden index otherwise.
     pub name_or_index: Vec<u32>,
     /// Target node *ordinal* (V8 writes an index into the `nodes` array; we divide it).
@@ -83,10 +84,18 @@ impl RawSnapshot {
 
     /// The snapshot's own name for a node's type (`object`, `closure`, …).
     pub fn node_type_name(&self, ordinal: u32) -> &str {
-        &self.header.node_types[self.nodes.raw_type[ordinal as usize] as usize]
+        let k = self.nodes.kind[ordinal as usize];
+        match k.checked_sub(UNKNOWN_KIND_BASE) {
+            Some(raw) => &self.header.node_types[raw as usize],
+            None => NodeKind::from_u8(k).name(),
+        }
     }
 
     pub fn edge_type_name(&self, edge: u32) -> &str {
-        &self.header.edge_types[self.edges.raw_type[edge as usize] as usize]
+        let k = self.edges.kind[edge as usize];
+        match k.checked_sub(UNKNOWN_KIND_BASE) {
+            Some(raw) => &self.header.edge_types[raw as usize],
+            None => EdgeKind::from_u8(k).name(),
+        }
     }
 }
