@@ -157,84 +157,70 @@ pub fn compute(g: &HeapGraph, essential: &BitVec) -> Dominators {
     drop(fill);
     drop(number);
 
+    // Per vertex, interleaved for locality: [ancestor, label, semi[label]]. Labels always
+    // name processed vertices (or the vertex itself before it is linked), whose semi is
+    // final, so caching semi[label] beside the label is exact and saves an indirection.
     let mut semi: Vec<u32> = (0..len as u32).collect();
-    let mut label: Vec<u32> = (0..len as u32).collect();
-    let mut ancestor = vec![0u32; len];
+    let mut forest: Vec<[u32; 3]> = (0..len as u32).map(|k| [0, k, k]).collect();
     let mut bucket_head = vec![0u32; len];
     let mut bucket_next = vec![0u32; len];
     let mut dom = vec![0u32; len];
     let mut stack: Vec<u32> = Vec::new();
     let r = 1u32;
+    // eval(v): the semi-minimal label on v's forest path, with path compression. Returns
+    // (label, semi[label]).
+    let mut eval = |v: u32, forest: &mut [[u32; 3]]| -> (u32, u32) {
+        let fv = forest[v as usize];
+        if fv[0] == 0 {
+            return (fv[1], fv[2]);
+        }
+        let mut x = v;
+        while forest[forest[x as usize][0] as usize][0] != 0 {
+            stack.push(x);
+            x = forest[x as usize][0];
+        }
+        while let Some(y) = stack.pop() {
+            let fy = forest[y as usize];
+            let fa = forest[fy[0] as usize];
+            let mut ny = [fa[0], fy[1], fy[2]];
+            if fa[2] < fy[2] {
+                ny[1] = fa[1];
+                ny[2] = fa[2];
+            }
+            forest[y as usize] = ny;
+        }
+        let fv = forest[v as usize];
+        (fv[1], fv[2])
+    };
     for w in (2..len as u32).rev() {
         let ps = &preds[pred_first[w as usize] as usize..pred_first[w as usize + 1] as usize];
-        if ps.is_empty() {
+        let mut sw = if ps.is_empty() {
             // Orphans hang off the root; semi[r] is below every other semi.
-            semi[w as usize] = semi[r as usize];
-        }
+            semi[r as usize]
+        } else {
+            semi[w as usize]
+        };
         for &v in ps {
-            // eval(v) with iterative path compression.
-            let u = if ancestor[v as usize] == 0 {
-                v
-            } else {
-                let mut x = v;
-                while ancestor[ancestor[x as usize] as usize] != 0 {
-                    stack.push(x);
-                    x = ancestor[x as usize];
-                }
-                while let Some(y) = stack.pop() {
-                    let a = ancestor[y as usize] as usize;
-                    if semi[label[a] as usize] < semi[label[y as usize] as usize] {
-                        label[y as usize] = label[a];
-                    }
-                    ancestor[y as usize] = ancestor[a];
-                }
-                label[v as usize]
-            };
-            if semi[u as usize] < semi[w as usize] {
-                semi[w as usize] = semi[u as usize];
+            let (_, su) = eval(v, &mut forest);
+            if su < sw {
+                sw = su;
             }
         }
-        let b = semi[w as usize] as usize;
+        semi[w as usize] = sw;
+        let b = sw as usize;
         bucket_next[w as usize] = bucket_head[b];
         bucket_head[b] = w;
         let p = parent[w as usize];
-        ancestor[w as usize] = p;
+        // link(p, w); w's label is still w itself, so its cached semi is semi[w].
+        forest[w as usize] = [p, w, sw];
         let mut v = std::mem::take(&mut bucket_head[p as usize]);
         while v != 0 {
-            let u = if ancestor[v as usize] == 0 {
-                v
-            } else {
-                let mut x = v;
-                while ancestor[ancestor[x as usize] as usize] != 0 {
-                    stack.push(x);
-                    x = ancestor[x as usize];
-                }
-                while let Some(y) = stack.pop() {
-                    let a = ancestor[y as usize] as usize;
-                    if semi[label[a] as usize] < semi[label[y as usize] as usize] {
-                        label[y as usize] = label[a];
-                    }
-                    ancestor[y as usize] = ancestor[a];
-                }
-                label[v as usize]
-            };
-            dom[v as usize] = if semi[u as usize] < semi[v as usize] {
-                u
-            } else {
-                p
-            };
+            let (u, su) = eval(v, &mut forest);
+            dom[v as usize] = if su < semi[v as usize] { u } else { p };
             v = bucket_next[v as usize];
         }
     }
-    drop((
-        preds,
-        pred_first,
-        label,
-        ancestor,
-        bucket_head,
-        bucket_next,
-        parent,
-    ));
+    drop((preds, pred_first, forest, bucket_head, bucket_next, parent));
     // As in DevTools, slot 0 holds the root so that vertices whose dominator was never set
     // (step-3 cliques) resolve to the root in the fix-up below.
     dom[0] = r;

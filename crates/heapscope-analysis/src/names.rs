@@ -99,6 +99,8 @@ pub fn class_indexes(g: &HeapGraph) -> (Vec<u32>, NewStrings) {
     let code = index_for(&mut fresh, "(compiled code)".into());
     let function = index_for(&mut fresh, "Function".into());
     let regexp = index_for(&mut fresh, "RegExp".into());
+    // `(string)`, `(number)`, … by stored kind code.
+    let mut by_kind: [Option<u32>; 256] = [None; 256];
     let mut classes = Vec::with_capacity(n);
     for node in 0..n as u32 {
         let class = match g.kind(node) {
@@ -127,8 +129,15 @@ pub fn class_indexes(g: &HeapGraph) -> (Vec<u32>, NewStrings) {
             NodeKind::Closure => function,
             NodeKind::RegExp => regexp,
             _ => {
-                let type_name = format!("({})", g.raw.node_type_name(node));
-                index_for(&mut fresh, type_name)
+                let code = g.raw.nodes.kind[node as usize] as usize;
+                match by_kind[code] {
+                    Some(i) => i,
+                    None => {
+                        let i = index_for(&mut fresh, format!("({})", g.raw.node_type_name(node)));
+                        by_kind[code] = Some(i);
+                        i
+                    }
+                }
             }
         };
         classes.push(class);

@@ -130,6 +130,10 @@ pub(crate) struct NumberSink {
     edge_sum: u64,
     left: Vec<u64>,
     right: Vec<u64>,
+    /// Byte offsets of the values in `pending` (None where unknown).
+    pending_offsets: Vec<Option<u64>>,
+    /// Where the number in progress at the end of the last chunk started.
+    carried_start: Option<u64>,
 }
 
 impl NumberSink {
@@ -174,6 +178,8 @@ impl NumberSink {
             edge_sum: 0,
             left: Vec::new(),
             right: Vec::new(),
+            pending_offsets: Vec::new(),
+            carried_start: None,
         }
     }
 
@@ -259,12 +265,19 @@ impl NumberSink {
         } else {
             None
         };
+        // A number that began in an earlier chunk: where it started.
+        let carried = if self.scan.in_number {
+            self.carried_start
+        } else {
+            None
+        };
+        let carried_value = self.scan.value;
         let mut st = self.scan;
+        let mut scan_error: Option<(ScanError, usize)> = None;
         match split {
             None => {
                 if let Err(e) = scan(region, &mut st, &mut left, signed) {
-                    let element = self.count + left.len() as u64;
-                    return Err(self.scan_error(e, region, offset, element));
+                    scan_error = Some((e, 0));
                 }
             }
             Some(split) => {
@@ -275,32 +288,59 @@ impl NumberSink {
                     || scan(b, &mut st_b, &mut right, false),
                 );
                 if let Err(e) = ra {
-                    let element = self.count + left.len() as u64;
-                    return Err(self.scan_error(e, a, offset, element));
-                }
-                if let Err(e) = rb {
-                    let element = self.count + (left.len() + right.len()) as u64;
-                    return Err(self.scan_error(e, b, offset + split as u64, element));
+                    // What the right half found comes after the error: drop it.
+                    right.clear();
+                    scan_error = Some((e, 0));
+                } else if let Err(e) = rb {
+                    scan_error = Some((e, split));
                 }
                 st = st_b;
             }
         }
-        self.scan = st;
         let first = self.count;
-        // Numbers carried in from the previous chunk have no offset in this one.
-        let carried = u64::from(first > 0 && bytes.first().is_some_and(u8::is_ascii_digit));
+        let pending_before = self.pending_offsets.clone();
+        let pending_first = first - pending_before.len() as u64;
         let locate = |element: u64| -> Option<u64> {
-            let k = element.checked_sub(first)?;
-            let k = (k + 1).checked_sub(carried)?.checked_sub(1)?;
-            Self::locate(bytes, offset, k as usize)
+            if element < first {
+                return pending_before
+                    .get(element.checked_sub(pending_first)? as usize)
+                    .copied()
+                    .flatten();
+            }
+            let k = element - first;
+            match carried {
+                Some(start) if k == 0 => Some(start),
+                // The carried number's digits may continue at byte 0 (one more digit run
+                // here) or may have ended with the last chunk.
+                Some(_) if !bytes.first().is_some_and(u8::is_ascii_digit) => {
+                    Self::locate(bytes, offset, k as usize - 1)
+                }
+                _ => Self::locate(bytes, offset, k as usize),
+            }
         };
-        let result = self
+        // Values before a syntax error are checked first, so the first problem in the file
+        // is the one reported, however the input was chunked.
+        let accepted = self
             .accept(&left, &locate)
             .and_then(|()| self.accept(&right, &locate));
         self.left = left;
         self.right = right;
-        result?;
+        accepted?;
+        if let Some((e, base)) = scan_error {
+            let element = self.count;
+            let mut err = self.scan_error(e, &region[base..], offset + base as u64, element);
+            if let (FormatError::NumberTooLarge { at, found }, Some(start)) = (&mut err, carried) {
+                if at.byte_offset == Some(offset + base as u64) {
+                    // The number began in an earlier chunk: quote all of it.
+                    at.byte_offset = Some(start);
+                    *found = format!("{}{found}", carried_value);
+                }
+            }
+            return Err(err);
+        }
+        self.scan = st;
         let Some(close) = close else {
+            self.remember_positions(region, offset, carried);
             return Ok((bytes.len(), false));
         };
         // The array ends here: take the number that ran up to `]`, reject a trailing comma.
@@ -312,13 +352,7 @@ impl NumberSink {
                 v
             };
             self.scan = Scan::FRESH;
-            let digits = region
-                .iter()
-                .rev()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            let start = offset + (close - digits) as u64;
-            self.accept(&[v], &|_| Some(start))?;
+            self.accept(&[v], &locate)?;
         } else if self.scan.expect_value && self.count > 0 {
             return Err(FormatError::Syntax {
                 expected: "a number after `,`".into(),
@@ -327,6 +361,56 @@ impl NumberSink {
             });
         }
         Ok((close + 1, true))
+    }
+
+    /// After a chunk: records where the values of the incomplete row and a number still in
+    /// progress start, so errors found in the next chunk can name their bytes.
+    fn remember_positions(&mut self, region: &[u8], offset: u64, carried: Option<u64>) {
+        let trailing = region
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if self.scan.in_number {
+            let start = region.len() - trailing;
+            // A digit run at byte 0 continues the carried number, if there was one.
+            self.carried_start = match carried {
+                Some(c) if start == 0 => Some(c),
+                _ => Some(offset + start as u64),
+            };
+        }
+        // The pending values this chunk added are its last complete numbers.
+        // Offsets of values pending from earlier chunks are still valid (a completed row
+        // clears them in `accept`).
+        let keep = self.pending_offsets.len().min(self.pending.len());
+        let wanted = self.pending.len() - keep;
+        let mut starts = Vec::with_capacity(wanted);
+        let mut i = if self.scan.in_number {
+            region.len() - trailing
+        } else {
+            region.len()
+        };
+        while starts.len() < wanted {
+            while i > 0 && !region[i - 1].is_ascii_digit() {
+                i -= 1;
+            }
+            if i == 0 {
+                break;
+            }
+            while i > 0 && region[i - 1].is_ascii_digit() {
+                i -= 1;
+            }
+            starts.push(match carried {
+                Some(c) if i == 0 => Some(c),
+                _ => Some(offset + i as u64),
+            });
+        }
+        while starts.len() < wanted {
+            starts.push(None);
+        }
+        starts.reverse();
+        self.pending_offsets.truncate(keep);
+        self.pending_offsets.extend(starts);
     }
 
     /// Byte offset of the `k`-th number that starts in `bytes`, for error messages.
@@ -382,6 +466,7 @@ impl NumberSink {
             rest = &rest[need..];
             if self.pending.len() == nf {
                 let row: Vec<u32> = std::mem::take(&mut self.pending);
+                self.pending_offsets.clear();
                 self.row(&row)
                     .map_err(|(f, e)| e(self.at(locate(row_start + f), row_start + f)))?;
                 row_start += nf as u64;

@@ -263,14 +263,32 @@ impl SnapshotParser {
                 escape,
             } => self.balanced(chunk, i, depth, in_string, escape),
             State::Scalar => {
+                // Scalars are short; keep their text to check it is a JSON number or literal.
+                let start = i;
                 while i < chunk.len() {
                     match chunk[i] {
                         b',' | b'}' | b' ' | b'\n' | b'\r' | b'\t' => {
+                            self.key.extend_from_slice(&chunk[start..i]);
+                            if serde_json::from_slice::<serde_json::Value>(&self.key).is_err() {
+                                return Err(FormatError::Syntax {
+                                    expected: "a JSON value".into(),
+                                    found: format!("`{}`", String::from_utf8_lossy(&self.key)),
+                                    at: self.loc(i.saturating_sub(self.key.len())),
+                                });
+                            }
                             self.state = State::AfterValue;
                             return Ok(i);
                         }
                         _ => i += 1,
                     }
+                }
+                self.key.extend_from_slice(&chunk[start..i]);
+                if self.key.len() > MAX_KEY_BYTES {
+                    return Err(FormatError::Syntax {
+                        expected: "a JSON value".into(),
+                        found: "a bare value longer than 256 bytes".into(),
+                        at: self.loc(i),
+                    });
                 }
                 Ok(i)
             }
@@ -570,7 +588,10 @@ impl SnapshotParser {
                 in_string: false,
                 escape: false,
             },
-            _ => State::Scalar,
+            _ => {
+                self.key.clear();
+                State::Scalar
+            }
         };
         Ok(())
     }
@@ -682,7 +703,8 @@ impl SnapshotParser {
     /// Ends the input and returns the loaded snapshot, after checking it is complete and
     /// internally consistent.
     pub fn finish(mut self) -> Result<RawSnapshot, FormatError> {
-        if !self.any_input {
+        if !self.any_input || self.state == State::Start {
+            // Nothing, or only white space.
             return Err(FormatError::Empty);
         }
         if self.state != State::Done {
