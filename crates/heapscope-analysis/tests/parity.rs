@@ -4,7 +4,9 @@
 //!
 //! Note on the goldens' per-node `class_name` column: the oracle prints it after looking up the
 //! dominator's id through the same node cursor, so the column holds the class of the node's
-//! *dominator* (a quirk of the shared oracle script, not of DevTools). We compare it as such.
+//! *dominator* (a quirk of the shared oracle script, not of DevTools). We compare it as such,
+//! and compare every node's own class with `golden/*.classes.tsv.gz`, written by a copy of the
+//! oracle with that line fixed (fixtures/oracle-node-classes.sh).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -85,6 +87,30 @@ fn check(name: &str) {
         mismatches.is_empty(),
         "{name}: per-node mismatches:\n{}",
         mismatches.join("\n")
+    );
+
+    // Every node's own class, from the patched copy of the oracle (fixtures/README.md).
+    let classes = String::from_utf8(gunzip(
+        &fixtures().join(format!("golden/{name}.classes.tsv.gz")),
+    ))
+    .unwrap();
+    let mut lines = classes.lines();
+    assert_eq!(lines.next().unwrap(), "id\tclass_name");
+    let mut class_mismatches = Vec::new();
+    let mut rows = 0;
+    for (n, line) in lines.enumerate() {
+        rows += 1;
+        let n = n as u32;
+        let ours = format!("{}\t{}", g.id(n), json_quote(&a.class_name(n)));
+        if ours != line && class_mismatches.len() < 10 {
+            class_mismatches.push(format!("node {n}: devtools {line} ours {ours}"));
+        }
+    }
+    assert_eq!(rows, a.node_count(), "{name}: class rows");
+    assert!(
+        class_mismatches.is_empty(),
+        "{name}: class mismatches:\n{}",
+        class_mismatches.join("\n")
     );
 
     // Summary rows.

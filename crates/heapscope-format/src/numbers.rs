@@ -57,37 +57,42 @@ enum ScanError {
 
 /// Scans numbers out of `region` (which holds no `]`), appending them to `out`.
 /// `signed` allows a leading `-` (only small side sections have signed values).
+///
+/// Written as two alternating tight loops (a number, then a separator) rather than one
+/// per-byte state machine: this is the hottest loop of loading.
 fn scan(region: &[u8], st: &mut Scan, out: &mut Vec<u64>, signed: bool) -> Result<(), ScanError> {
     let max: u64 = if signed {
         i64::MAX as u64 / 10
     } else {
         u32::MAX as u64
     };
-    let Scan {
-        mut in_number,
-        mut negative,
-        mut value,
-        mut expect_value,
-    } = *st;
-    let mut start = 0usize;
-    for (i, &b) in region.iter().enumerate() {
-        let d = b.wrapping_sub(b'0');
-        if d < 10 {
-            if !in_number {
-                if !expect_value {
-                    return Err(ScanError::ExpectedSeparator(i, b));
-                }
-                in_number = true;
-                value = 0;
-                start = i;
-            }
-            value = value * 10 + d as u64;
-            if value > max {
-                return Err(ScanError::TooLarge(start));
-            }
-            continue;
-        }
+    let n = region.len();
+    out.reserve(n / 3);
+    let mut i = 0usize;
+    let is_ws = |b: u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
+    // Resume what the previous chunk left open.
+    let mut negative = st.negative;
+    let mut value = st.value;
+    let mut in_number = st.in_number;
+    let mut expect_value = st.expect_value;
+    loop {
         if in_number {
+            // Digits of the current number (possibly begun in an earlier chunk).
+            let start = i;
+            while i < n {
+                let d = region[i].wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                value = value * 10 + d as u64;
+                if value > max {
+                    return Err(ScanError::TooLarge(start));
+                }
+                i += 1;
+            }
+            if i == n {
+                break;
+            }
             out.push(if negative {
                 (-(value as i64)) as u64
             } else {
@@ -97,16 +102,44 @@ fn scan(region: &[u8], st: &mut Scan, out: &mut Vec<u64>, signed: bool) -> Resul
             negative = false;
             expect_value = false;
         }
-        match b {
-            b',' => {
-                if expect_value {
-                    return Err(ScanError::ExpectedNumber(i));
-                }
-                expect_value = true;
+        if expect_value {
+            while i < n && is_ws(region[i]) {
+                i += 1;
             }
-            b' ' | b'\n' | b'\r' | b'\t' => {}
-            b'-' if signed && expect_value && !negative => negative = true,
-            _ => return Err(ScanError::Invalid(i, b)),
+            if i == n {
+                break;
+            }
+            let b = region[i];
+            if b.is_ascii_digit() {
+                in_number = true;
+                value = 0;
+                continue;
+            }
+            match b {
+                b',' => return Err(ScanError::ExpectedNumber(i)),
+                b'-' if signed && !negative => {
+                    negative = true;
+                    i += 1;
+                    continue;
+                }
+                _ => return Err(ScanError::Invalid(i, b)),
+            }
+        }
+        // After a number: white space, then a comma.
+        while i < n && is_ws(region[i]) {
+            i += 1;
+        }
+        if i == n {
+            break;
+        }
+        let b = region[i];
+        if b == b',' {
+            expect_value = true;
+            i += 1;
+        } else if b.is_ascii_digit() {
+            return Err(ScanError::ExpectedSeparator(i, b));
+        } else {
+            return Err(ScanError::Invalid(i, b));
         }
     }
     *st = Scan {
