@@ -11,7 +11,8 @@ pub struct HeapGraph {
 }
 
 impl HeapGraph {
-    pub fn new(raw: RawSnapshot) -> HeapGraph {
+    /// Builds `first_edge`; the per-node `edge_count` column is then redundant and dropped.
+    pub fn new(mut raw: RawSnapshot) -> HeapGraph {
         let n = raw.node_count();
         let mut first_edge = Vec::with_capacity(n + 1);
         let mut at = 0u32;
@@ -20,6 +21,7 @@ impl HeapGraph {
             at += c;
         }
         first_edge.push(at);
+        raw.nodes.edge_count = Vec::new();
         let root = raw.header.root_ordinal();
         HeapGraph {
             raw,

@@ -505,19 +505,77 @@ impl NumberSink {
                 row_start += nf as u64;
             }
         }
-        let mut rows = rest.chunks_exact(nf);
-        let mut row32 = vec![0u32; nf];
-        for row in &mut rows {
-            for (d, &s) in row32.iter_mut().zip(row) {
-                *d = s as u32;
-            }
-            self.row(&row32)
-                .map_err(|(f, e)| e(self.at(locate(row_start + f), row_start + f)))?;
-            row_start += nf as u64;
+        let full = rest.len() / nf * nf;
+        let (rows, remainder) = rest.split_at(full);
+        if let Err((row, field, make)) = self.rows(rows) {
+            let element = row_start + (row * nf) as u64 + field;
+            return Err(make(self.at(locate(element), element)));
         }
-        self.pending
-            .extend(rows.remainder().iter().map(|&v| v as u32));
+        self.pending.extend(remainder.iter().map(|&v| v as u32));
         self.count += values.len() as u64;
+        Ok(())
+    }
+
+    /// Stores complete rows (a whole number of rows, flat); on error, which row and field.
+    #[allow(clippy::type_complexity)]
+    fn rows(
+        &mut self,
+        values: &[u64],
+    ) -> Result<(), (usize, u64, Box<dyn FnOnce(Location) -> FormatError>)> {
+        let nf = self.field_count;
+        // Fast path per array kind: hoists the layout out of the loop and validates inline.
+        match &mut self.target {
+            NumericArray::Nodes(h, cols) => {
+                let l = h.nodes.clone();
+                let traced = l.trace_node_id.filter(|_| h.trace_function_count > 0);
+                let map = &h.node_kind_map;
+                for (r, row) in values.chunks_exact(nf).enumerate() {
+                    let t = row[l.type_];
+                    let Some(&kind) = map.get(t as usize) else {
+                        let row32: Vec<u32> = row.iter().map(|&v| v as u32).collect();
+                        return match self.row(&row32) {
+                            Err((f, e)) => Err((r, f, e)),
+                            Ok(()) => unreachable!("row() rejects what the fast path rejects"),
+                        };
+                    };
+                    cols.kind.push(kind);
+                    cols.name.push(row[l.name] as u32);
+                    cols.id.push(row[l.id] as u32);
+                    cols.self_size.push(row[l.self_size] as u32);
+                    cols.edge_count.push(row[l.edge_count] as u32);
+                    self.edge_sum += row[l.edge_count];
+                    if let Some(f) = traced {
+                        cols.trace_node_id.push(row[f] as u32);
+                    }
+                    if let Some(f) = l.detachedness {
+                        cols.detachedness.push(row[f].min(255) as u8);
+                    }
+                }
+            }
+            NumericArray::Edges(h, node_count, cols) => {
+                let l = h.edges.clone();
+                let nfc = h.nodes.field_count as u64;
+                let limit = *node_count;
+                let map = &h.edge_kind_map;
+                for (r, row) in values.chunks_exact(nf).enumerate() {
+                    let t = row[l.type_];
+                    let to = row[l.to_node];
+                    let kind = map.get(t as usize).copied();
+                    let (Some(kind), true) = (kind, to.is_multiple_of(nfc) && to / nfc < limit)
+                    else {
+                        let row32: Vec<u32> = row.iter().map(|&v| v as u32).collect();
+                        return match self.row(&row32) {
+                            Err((f, e)) => Err((r, f, e)),
+                            Ok(()) => unreachable!("row() rejects what the fast path rejects"),
+                        };
+                    };
+                    cols.kind.push(kind);
+                    cols.name_or_index.push(row[l.name_or_index] as u32);
+                    cols.to_node.push((to / nfc) as u32);
+                }
+            }
+            NumericArray::Flat { .. } => unreachable!("flat arrays have no rows"),
+        }
         Ok(())
     }
 

@@ -53,11 +53,15 @@ pub fn read_snapshot(path: &Path) -> Result<RawSnapshot> {
     };
     let pb = bar(len);
     pb.set_message("loading");
-    let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(4);
+    // Buffers circulate between the reader thread and the parser so that no chunk is
+    // allocated (and page-faulted in) twice.
+    let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(3);
+    let (give_back, recycled) = mpsc::channel::<Vec<u8>>();
     let reader_thread = std::thread::spawn(move || {
         let mut reader = reader;
         loop {
-            let mut buf = vec![0u8; CHUNK];
+            let mut buf = recycled.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+            buf.resize(CHUNK, 0);
             match read_full(&mut reader, &mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
@@ -85,6 +89,7 @@ pub fn read_snapshot(path: &Path) -> Result<RawSnapshot> {
             result = Err(e);
             break;
         }
+        let _ = give_back.send(chunk);
     }
     pb.finish_and_clear();
     drop(reader_thread);
