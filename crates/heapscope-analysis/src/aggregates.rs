@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use heapscope_format::NodeKind;
+use heapscope_format::{NodeKind, SourceLocation};
 
 use crate::dominators::DominatorTree;
 use crate::graph::HeapGraph;
@@ -44,59 +44,88 @@ pub struct AggregateInputs<'a> {
     pub distance: &'a [i32],
     pub retained: &'a [u64],
     pub tree: &'a DominatorTree,
-    pub location_of: &'a dyn Fn(u32) -> Option<(u32, u32, u32)>,
+    /// Source locations sorted by node (the last of equal nodes wins, as in DevTools).
+    pub locations: &'a [SourceLocation],
 }
 
 pub fn class_aggregates(inp: &AggregateInputs<'_>) -> Vec<ClassAggregate> {
     let g = inp.graph;
     let strings = &g.raw.strings;
     let n = g.node_count();
-    // Located keys compare class names by content; give each distinct name one id.
+    // Located keys compare class names by content; give each distinct name one id, cached
+    // per class string index.
     let mut name_ids: HashMap<String, u32> = HashMap::new();
-    let mut key_of = |node: u32| -> ClassKey {
-        let class = inp.class_index[node as usize];
-        if g.kind(node) != NodeKind::Object {
-            return ClassKey::Index(class);
-        }
-        match (inp.location_of)(node) {
-            None => ClassKey::Index(class),
-            Some((script, line, column)) => {
-                let text = strings.get(class).into_owned();
-                let next = name_ids.len() as u32;
-                let name = *name_ids.entry(text).or_insert(next);
-                ClassKey::Located {
-                    script,
-                    line,
-                    column,
-                    name,
-                }
-            }
-        }
-    };
-    let mut index: HashMap<ClassKey, u32> = HashMap::new();
+    let mut name_id_of_class: Vec<u32> = vec![u32::MAX; strings.len()];
+    // Unlocated keys (most nodes) go through a direct table by class index.
+    let mut agg_of_class: Vec<u32> = vec![u32::MAX; strings.len()];
+    let mut located: HashMap<ClassKey, u32> = HashMap::new();
     let mut keys: Vec<ClassKey> = Vec::new();
     let mut aggs: Vec<ClassAggregate> = Vec::new();
     let mut agg_of = vec![u32::MAX; n];
+    let mut cursor = 0usize;
     for node in 0..n as u32 {
+        // Advance the location cursor in step with the node ordinal.
+        while cursor < inp.locations.len() && inp.locations[cursor].node < node {
+            cursor += 1;
+        }
         let size = g.self_size(node);
         if size == 0 {
             continue;
         }
-        let key = key_of(node);
+        let class = inp.class_index[node as usize];
+        let mut location = None;
+        if g.kind(node) == NodeKind::Object {
+            let mut c = cursor;
+            while c < inp.locations.len() && inp.locations[c].node == node {
+                location = Some(inp.locations[c]);
+                c += 1;
+            }
+        }
+        let key = match location {
+            None => ClassKey::Index(class),
+            Some(l) => {
+                let slot = &mut name_id_of_class[class as usize];
+                if *slot == u32::MAX {
+                    let next = name_ids.len() as u32;
+                    *slot = *name_ids
+                        .entry(strings.get(class).into_owned())
+                        .or_insert(next);
+                }
+                ClassKey::Located {
+                    script: l.script_id,
+                    line: l.line,
+                    column: l.column,
+                    name: *slot,
+                }
+            }
+        };
+        let existing = match key {
+            ClassKey::Index(c) => agg_of_class[c as usize],
+            located_key => located.get(&located_key).copied().unwrap_or(u32::MAX),
+        };
         let dist = inp.distance[node as usize];
-        let a = *index.entry(key).or_insert_with(|| {
+        let a = if existing != u32::MAX {
+            existing
+        } else {
+            let a = aggs.len() as u32;
             keys.push(key);
             aggs.push(ClassAggregate {
                 key: String::new(),
-                name: strings.get(inp.class_index[node as usize]).into_owned(),
+                name: strings.get(class).into_owned(),
                 count: 0,
                 self_size: 0,
                 retained_size: 0,
                 distance: dist,
                 first_node: node,
             });
-            (aggs.len() - 1) as u32
-        });
+            match key {
+                ClassKey::Index(c) => agg_of_class[c as usize] = a,
+                located_key => {
+                    located.insert(located_key, a);
+                }
+            }
+            a
+        };
         let agg = &mut aggs[a as usize];
         agg.count += 1;
         agg.self_size += size as u64;

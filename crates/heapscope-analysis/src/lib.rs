@@ -24,6 +24,9 @@ mod shallow;
 mod statistics;
 pub mod weakmap;
 
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use heapscope_format::{RawSnapshot, SourceLocation};
 
 pub use aggregates::ClassAggregate;
@@ -81,6 +84,8 @@ pub struct Analysis {
     pub statistics: Statistics,
     /// `(node, location)` sorted by node; the last entry wins for a node, as in DevTools.
     locations: Vec<SourceLocation>,
+    /// Durations of the work run on two threads (for benchmarking; not shown to users).
+    pub parallel_timings: Vec<(&'static str, Duration)>,
 }
 
 impl Analysis {
@@ -101,21 +106,35 @@ impl Analysis {
 
         progress(Phase::DominatorsDistancesNames);
         let g = &graph;
+        let timed: Mutex<Vec<(&'static str, Duration)>> = Mutex::new(Vec::new());
         let ((idom_order, retained, tree), (first_retainer, distance, (class_index, fresh))) =
             rayon::join(
                 || {
+                    let t = Instant::now();
                     let doms = dominators::compute(g, &essential);
+                    let lt = t.elapsed();
                     let tree = DominatorTree::build(g.root, &doms.idom);
+                    timed.lock().expect("timings").extend([
+                        ("dominators (Lengauer-Tarjan)", lt),
+                        ("dominator tree", t.elapsed() - lt),
+                    ]);
                     (doms.idom, doms.retained, tree)
                 },
                 || {
+                    let t = Instant::now();
                     let first_retainer = retainers::retainer_offsets(g);
                     let distance = distances::distances(g, &mut eph);
+                    let d = t.elapsed();
                     let c = names::class_indexes(g);
+                    timed.lock().expect("timings").extend([
+                        ("retainer counts + distances", d),
+                        ("class names", t.elapsed() - d),
+                    ]);
                     (first_retainer, distance, c)
                 },
             );
         drop(essential);
+        let parallel_timings = timed.into_inner().expect("timings");
         for s in fresh.list {
             graph.raw.strings.add(s);
         }
@@ -125,16 +144,13 @@ impl Analysis {
         locations.sort_by_key(|l| l.node);
 
         progress(Phase::Aggregates);
-        let location_of = |node: u32| -> Option<(u32, u32, u32)> {
-            find_location(&locations, node).map(|l| (l.script_id, l.line, l.column))
-        };
         let classes = aggregates::class_aggregates(&aggregates::AggregateInputs {
             graph: &graph,
             class_index: &class_index,
             distance: &distance,
             retained: &retained,
             tree: &tree,
-            location_of: &location_of,
+            locations: &locations,
         });
         progress(Phase::Statistics);
         let statistics =
@@ -151,6 +167,7 @@ impl Analysis {
             classes,
             statistics,
             locations,
+            parallel_timings,
         }
     }
 

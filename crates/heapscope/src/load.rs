@@ -153,6 +153,9 @@ pub fn analyze(path: &Path) -> Result<Analysis> {
     report("");
     spinner.finish_and_clear();
     if timings {
+        for (label, d) in &analysis.parallel_timings {
+            eprintln!("[timings]   (parallel) {label} {:.3}s", d.as_secs_f64());
+        }
         eprintln!("[timings] total {:.3}s", started.elapsed().as_secs_f64());
     }
     Ok(analysis)
