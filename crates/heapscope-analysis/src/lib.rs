@@ -96,13 +96,18 @@ impl Analysis {
         progress(Phase::DomState);
         let detachedness = detached::propagate(&mut graph);
         progress(Phase::Flags);
-        let flags = flags::page_owned(&graph);
-        progress(Phase::EssentialEdges);
         let mut eph = weakmap::EphemeronCache::new(&graph.raw.strings);
-        let essential = essential::essential_edges(&graph, &flags, &mut eph);
-        drop(flags);
+        // Essential edges need the page flags; shallow-size owners need neither: one core each.
+        let (essential, owners) = rayon::join(
+            || {
+                let flags = flags::page_owned(&graph);
+                progress(Phase::EssentialEdges);
+                essential::essential_edges(&graph, &flags, &mut eph)
+            },
+            || shallow::owners(&graph),
+        );
         progress(Phase::ShallowSizes);
-        shallow::reattribute(&mut graph);
+        shallow::reattribute(&mut graph, owners);
 
         progress(Phase::DominatorsDistancesNames);
         let g = &graph;

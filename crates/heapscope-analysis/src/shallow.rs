@@ -11,9 +11,12 @@ use crate::graph::HeapGraph;
 const UNVISITED: u32 = u32::MAX;
 const MULTIPLE_OWNERS: u32 = u32::MAX - 1;
 
-pub fn reattribute(g: &mut HeapGraph) {
+/// Each node's owner: itself, a single owner, [`UNVISITED`] or [`MULTIPLE_OWNERS`]; `None` when
+/// the snapshot has no user roots (internals exposed) and nothing moves. Read-only, so it can
+/// run beside other phases.
+pub fn owners(g: &HeapGraph) -> Option<Vec<u32>> {
     if !has_user_roots(g) {
-        return;
+        return None;
     }
     let n = g.node_count();
     let mut owners = vec![0u32; n];
@@ -49,6 +52,15 @@ pub fn reattribute(g: &mut HeapGraph) {
             }
         }
     }
+    Some(owners)
+}
+
+/// Moves each singly-owned node's self size to its owner.
+pub fn reattribute(g: &mut HeapGraph, owners: Option<Vec<u32>>) {
+    let Some(owners) = owners else {
+        return;
+    };
+    let n = g.node_count();
     let sizes = &mut g.raw.nodes.self_size;
     for i in 0..n {
         let owner = owners[i];
