@@ -22,6 +22,7 @@ pub mod names;
 mod retainers;
 mod shallow;
 mod statistics;
+pub mod views;
 pub mod weakmap;
 
 use std::sync::Mutex;
@@ -83,7 +84,7 @@ pub struct Analysis {
     pub classes: Vec<ClassAggregate>,
     pub statistics: Statistics,
     /// `(node, location)` sorted by node; the last entry wins for a node, as in DevTools.
-    locations: Vec<SourceLocation>,
+    pub(crate) locations: Vec<SourceLocation>,
     /// Durations of the work run on two threads (for benchmarking; not shown to users).
     pub parallel_timings: Vec<(&'static str, Duration)>,
 }

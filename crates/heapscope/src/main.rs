@@ -31,6 +31,12 @@ enum Command {
     Stats(cmd::stats::StatsArgs),
     /// Every node with id, self, retained, distance, dominator id and class (oracle columns).
     Nodes(cmd::nodes::NodesArgs),
+    /// One object: facts, dominators, location, value, and its Edges or Retainers view.
+    Show(cmd::show::ShowArgs),
+    /// Why is it alive: shortest retaining paths from the GC roots to an object.
+    Path(cmd::path::PathArgs),
+    /// Find objects by class, by name (regex) or strings by content.
+    Find(cmd::find::FindArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +45,9 @@ fn main() -> ExitCode {
         Command::Summary(a) => cmd::summary::run(a),
         Command::Stats(a) => cmd::stats::run(a),
         Command::Nodes(a) => cmd::nodes::run(a),
+        Command::Show(a) => cmd::show::run(a),
+        Command::Path(a) => cmd::path::run(a),
+        Command::Find(a) => cmd::find::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -239,3 +239,107 @@ fn usage_errors_exit_2_and_help_works() {
     let help = ok_stdout(&["summary", "--help"]);
     assert!(help.contains("--filter") && help.contains("--sort") && help.contains("--json"));
 }
+
+#[test]
+fn show_edges_retainers_and_location() {
+    let path = snapshot("closures-classes");
+    let p = path.to_str().unwrap();
+    // The `Widget` class from lib/b (a closure with a source location).
+    let v: Value = serde_json::from_str(&ok_stdout(&["show", p, "@6207", "--json"])).unwrap();
+    assert_eq!(v["object"]["node_type"], "closure");
+    assert_eq!(v["object"]["name"], "Widget");
+    let loc = v["location"].as_str().unwrap();
+    assert!(loc.ends_with("lib/b/widget.js:8:14"), "{loc}");
+    let edges = v["edges"].as_array().unwrap();
+    assert!(edges.iter().any(|e| e["edge"] == ".prototype"));
+    let retained: Vec<u64> = edges
+        .iter()
+        .map(|e| e["node"]["retained_size"].as_u64().unwrap())
+        .collect();
+    assert!(retained.windows(2).all(|w| w[0] >= w[1]));
+
+    // A Widget instance: its retainers, two levels, nearest to the roots first.
+    let args = ["show", p, "6161", "--retainers", "--depth", "2", "--json"];
+    let v: Value = serde_json::from_str(&ok_stdout(&args)).unwrap();
+    let first = &v["retainers"][0];
+    assert_eq!(first["edge"], "[299]");
+    assert_eq!(first["node"]["class_name"], "Array");
+    assert_eq!(first["retainers"][0]["edge"], ".widgetsB");
+    let dominators: Vec<&str> = v["dominators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["class_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(dominators.first(), Some(&"Array"));
+    assert_eq!(dominators.last(), Some(&"(synthetic)"));
+
+    let out = heapscope(&["show", p, "@999999999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no object @999999999"));
+}
+
+#[test]
+fn path_shows_closure_and_context_variables() {
+    let path = snapshot("closures-classes");
+    let p = path.to_str().unwrap();
+    let text = ok_stdout(&["path", p, "@59527"]);
+    assert!(
+        text.starts_with("(GC roots) → global @6047 .fixtureRoot → Object @6159 .closures"),
+        "{text}"
+    );
+    assert!(text.contains("Function @42629 (vars: big)"), "{text}");
+    assert!(text.contains("closures-classes.js:56:25"), "{text}");
+    assert!(text.trim_end().ends_with("->big → Array @59527"), "{text}");
+    let v: Value = serde_json::from_str(&ok_stdout(&["path", p, "@59527", "--json"])).unwrap();
+    let steps = v[0].as_array().unwrap();
+    assert_eq!(steps.last().unwrap()["node"]["id"], 59527);
+    assert!(steps.last().unwrap()["edge"].is_null());
+}
+
+#[test]
+fn find_by_class_name_and_string() {
+    let path = snapshot("closures-classes");
+    let p = path.to_str().unwrap();
+    let v: Value = serde_json::from_str(&ok_stdout(&[
+        "find", p, "--class", "Widget", "--json", "--limit", "5",
+    ]))
+    .unwrap();
+    assert_eq!(v["total"], 1000);
+    assert_eq!(v["objects"].as_array().unwrap().len(), 5);
+    let args = [
+        "find",
+        p,
+        "--class",
+        "Widget",
+        "--min-retained",
+        "200",
+        "--json",
+    ];
+    let v: Value = serde_json::from_str(&ok_stdout(&args)).unwrap();
+    assert!(v["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["retained_size"].as_u64().unwrap() >= 200));
+    let v: Value = serde_json::from_str(&ok_stdout(&[
+        "find", p, "--name", "^Widget$", "--json", "--limit", "0",
+    ]))
+    .unwrap();
+    assert!(v["total"].as_u64().unwrap() >= 1000);
+    let strings = snapshot("buffers-strings");
+    let v: Value = serde_json::from_str(&ok_stdout(&[
+        "find",
+        strings.to_str().unwrap(),
+        "--string",
+        "fixtureRoot",
+        "--json",
+    ]))
+    .unwrap();
+    assert!(v["total"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(
+        heapscope(&["find", p]).status.code(),
+        Some(2),
+        "nothing to find is a usage error"
+    );
+}

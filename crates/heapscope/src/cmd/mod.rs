@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
+pub mod find;
 pub mod nodes;
+pub mod path;
+pub mod show;
 pub mod stats;
 pub mod summary;

@@ -1,0 +1,252 @@
+//! Object views in DevTools' terms: an object's outgoing references (the Edges / Containment
+//! view), its retainers (the Retainers view), its dominator chain, and retaining paths from
+//! the GC roots.
+
+use heapscope_format::{EdgeKind, NodeKind};
+
+use crate::{Analysis, Retainers, BASE_SYSTEM_DISTANCE, NO_DISTANCE};
+
+/// One reference, seen from either end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// Edge ordinal.
+    pub edge: u32,
+    /// The node at the other end (target for edges, source for retainers).
+    pub node: u32,
+    pub kind: EdgeKind,
+    /// DevTools' rendering: `.prop`, `[3]`, `->ctxvar`, `{internal}`, `[[weak]]`.
+    pub label: String,
+}
+
+/// DevTools' `JSHeapSnapshotEdge.toString()`.
+pub fn edge_label(a: &Analysis, e: u32) -> String {
+    let g = &a.graph;
+    let name = g.edge_name(e);
+    match g.edge_kind(e) {
+        EdgeKind::Context => format!("->{name}"),
+        EdgeKind::Element => format!("[{name}]"),
+        EdgeKind::Weak => format!("[[{name}]]"),
+        EdgeKind::Property | EdgeKind::Shortcut => {
+            if g.edge_kind(e) == EdgeKind::Shortcut && crate::graph::js_parse_int(&name).is_some() {
+                format!("[{name}]")
+            } else if name.contains(' ') {
+                format!("[\"{name}\"]")
+            } else {
+                format!(".{name}")
+            }
+        }
+        EdgeKind::Internal | EdgeKind::Hidden => format!("{{{name}}}"),
+        EdgeKind::Other => format!("?{name}?"),
+    }
+}
+
+/// Outgoing references, sorted by the target's retained size (largest first), as the
+/// Containment view sorts by default.
+pub fn edges_of(a: &Analysis, node: u32) -> Vec<Reference> {
+    let g = &a.graph;
+    let mut out: Vec<Reference> = g
+        .edges(node)
+        .map(|e| Reference {
+            edge: e,
+            node: g.to_node(e),
+            kind: g.edge_kind(e),
+            label: edge_label(a, e),
+        })
+        .collect();
+    out.sort_by(|x, y| {
+        a.retained[y.node as usize]
+            .cmp(&a.retained[x.node as usize])
+            .then(x.edge.cmp(&y.edge))
+    });
+    out
+}
+
+/// Incoming references without weak ones, nearest to the roots first (the Retainers view).
+pub fn retainers_of(a: &Analysis, retainers: &Retainers, node: u32) -> Vec<Reference> {
+    let g = &a.graph;
+    let mut out: Vec<Reference> = retainers
+        .of(node)
+        .iter()
+        .filter(|&&e| g.edge_kind(e) != EdgeKind::Weak)
+        .map(|&e| Reference {
+            edge: e,
+            node: g.edge_owner(e),
+            kind: g.edge_kind(e),
+            label: edge_label(a, e),
+        })
+        .filter(|r| r.node != g.root)
+        .collect();
+    out.sort_by(|x, y| {
+        sort_distance(a.distance[x.node as usize])
+            .cmp(&sort_distance(a.distance[y.node as usize]))
+            .then(x.edge.cmp(&y.edge))
+    });
+    out
+}
+
+/// Unreachable nodes sort last.
+fn sort_distance(d: i32) -> i64 {
+    if d == NO_DISTANCE {
+        i64::MAX
+    } else {
+        d as i64
+    }
+}
+
+/// The dominator chain from `node` up to the root (inclusive at both ends).
+pub fn dominator_chain(a: &Analysis, node: u32) -> Vec<u32> {
+    let mut chain = vec![node];
+    let mut cur = node;
+    while a.idom[cur as usize] != cur && chain.len() <= a.node_count() {
+        cur = a.idom[cur as usize];
+        chain.push(cur);
+    }
+    chain
+}
+
+/// A retaining path, root first: `(edge, node)` steps after the starting GC-root child.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetainingPath {
+    /// Node ordinals from a child of the synthetic root down to the object.
+    pub nodes: Vec<u32>,
+    /// `edges[i]` leads from `nodes[i]` to `nodes[i + 1]`.
+    pub edges: Vec<u32>,
+}
+
+/// Up to `count` shortest retaining paths from the GC roots to `node`, over non-weak edges.
+/// Each step goes to a retainer one step nearer the roots (by DevTools' distances), so every
+/// path has the object's distance as its length; different paths differ in at least one step.
+pub fn retaining_paths(
+    a: &Analysis,
+    retainers: &Retainers,
+    node: u32,
+    count: usize,
+) -> Vec<RetainingPath> {
+    let g = &a.graph;
+    let d0 = a.distance[node as usize];
+    if d0 == NO_DISTANCE || count == 0 {
+        return Vec::new();
+    }
+    // Depth-first over "one step nearer" retainers, collecting complete paths.
+    let nearer = |n: u32| -> Vec<(u32, u32)> {
+        let d = a.distance[n as usize];
+        let mut v: Vec<(u32, u32)> = retainers
+            .of(n)
+            .iter()
+            .filter(|&&e| g.edge_kind(e) != EdgeKind::Weak)
+            .map(|&e| (e, g.edge_owner(e)))
+            .filter(|&(_, src)| {
+                let ds = a.distance[src as usize];
+                ds != NO_DISTANCE && ds == d - 1 && src != n
+            })
+            .collect();
+        v.sort_by_key(|&(e, src)| (a.distance[src as usize], e));
+        v.dedup_by_key(|x| x.1);
+        v
+    };
+    let is_top = |n: u32| {
+        let d = a.distance[n as usize];
+        d == 1 || d == BASE_SYSTEM_DISTANCE + 1 || d == 0 || n == g.root
+    };
+    let mut paths = Vec::new();
+    // Stack of (node, next-candidate index, candidates); path built from the object upward.
+    let mut stack: Vec<(u32, usize, Vec<(u32, u32)>)> = vec![(node, 0, nearer(node))];
+    let mut up_edges: Vec<u32> = Vec::new();
+    let mut budget = 100_000usize;
+    while let Some(top) = stack.last_mut() {
+        budget = budget.saturating_sub(1);
+        if budget == 0 {
+            break;
+        }
+        let (n, next, cands) = top;
+        if is_top(*n) {
+            let mut nodes: Vec<u32> = stack.iter().map(|s| s.0).collect();
+            nodes.reverse();
+            let mut edges = up_edges.clone();
+            edges.reverse();
+            paths.push(RetainingPath { nodes, edges });
+            if paths.len() >= count {
+                break;
+            }
+            stack.pop();
+            up_edges.pop();
+            continue;
+        }
+        if *next >= cands.len() {
+            stack.pop();
+            up_edges.pop();
+            continue;
+        }
+        let (e, src) = cands[*next];
+        *next += 1;
+        up_edges.push(e);
+        let c = nearer(src);
+        stack.push((src, 0, c));
+    }
+    paths
+}
+
+/// For a closure or a context: the context variables it holds (`->name` edges of the context)
+/// with their target ordinals.
+pub fn context_variables(a: &Analysis, node: u32) -> Vec<(String, u32)> {
+    let g = &a.graph;
+    let context = if g.kind(node) == NodeKind::Closure {
+        g.edges(node)
+            .find(|&e| g.edge_kind(e) == EdgeKind::Internal && g.edge_name_is(e, "context"))
+            .map(|e| g.to_node(e))
+    } else {
+        Some(node)
+    };
+    let Some(context) = context else {
+        return Vec::new();
+    };
+    g.edges(context)
+        .filter(|&e| g.edge_kind(e) == EdgeKind::Context)
+        .map(|e| (g.edge_name(e), g.to_node(e)))
+        .collect()
+}
+
+/// Script names by V8 script id, read from closures: each closure with a location points
+/// (`shared` → `script_or_debug_info`, or `script` in older V8) at its script, whose name is
+/// the file or URL.
+pub fn script_names(a: &Analysis) -> std::collections::HashMap<u32, String> {
+    let g = &a.graph;
+    let mut names = std::collections::HashMap::new();
+    let find = |node: u32, wanted: &[&str]| -> Option<u32> {
+        g.edges(node)
+            .find(|&e| {
+                g.edge_kind(e) == EdgeKind::Internal && wanted.iter().any(|w| g.edge_name_is(e, w))
+            })
+            .map(|e| g.to_node(e))
+    };
+    for loc in &a.locations {
+        if names.contains_key(&loc.script_id) || g.kind(loc.node) != NodeKind::Closure {
+            continue;
+        }
+        let Some(shared) = find(loc.node, &["shared"]) else {
+            continue;
+        };
+        let Some(script) = find(shared, &["script_or_debug_info", "script"]) else {
+            continue;
+        };
+        let name = g.raw_name(script);
+        if !name.is_empty() && !name.starts_with("system / ") {
+            names.insert(loc.script_id, name.into_owned());
+        }
+    }
+    names
+}
+
+/// `file:line:column`, 1-based as editors show it, for a node with a location.
+pub fn source_position(
+    a: &Analysis,
+    scripts: &std::collections::HashMap<u32, String>,
+    node: u32,
+) -> Option<String> {
+    let l = a.location(node)?;
+    let file = scripts
+        .get(&l.script_id)
+        .cloned()
+        .unwrap_or_else(|| format!("script #{}", l.script_id));
+    Some(format!("{file}:{}:{}", l.line + 1, l.column + 1))
+}
