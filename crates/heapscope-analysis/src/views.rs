@@ -113,6 +113,10 @@ pub struct RetainingPath {
     pub edges: Vec<u32>,
 }
 
+/// A node on the path search stack: the node, the next candidate to try, the candidates
+/// (`(edge, retainer)` one step nearer the roots).
+type Frame = (u32, usize, Vec<(u32, u32)>);
+
 /// Up to `count` shortest retaining paths from the GC roots to `node`, over non-weak edges.
 /// Each step goes to a retainer one step nearer the roots (by DevTools' distances), so every
 /// path has the object's distance as its length; different paths differ in at least one step.
@@ -150,7 +154,7 @@ pub fn retaining_paths(
     };
     let mut paths = Vec::new();
     // Stack of (node, next-candidate index, candidates); path built from the object upward.
-    let mut stack: Vec<(u32, usize, Vec<(u32, u32)>)> = vec![(node, 0, nearer(node))];
+    let mut stack: Vec<Frame> = vec![(node, 0, nearer(node))];
     let mut up_edges: Vec<u32> = Vec::new();
     let mut budget = 100_000usize;
     while let Some(top) = stack.last_mut() {

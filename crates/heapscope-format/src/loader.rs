@@ -13,17 +13,21 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 struct ParserSink {
     parser: SnapshotParser,
     error: Option<FormatError>,
+    /// Set for good on the first error: the decoder may write again (e.g. from its `Drop`)
+    /// after the error has been taken out.
+    poisoned: bool,
 }
 
 impl Write for ParserSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.error.is_some() {
+        if self.poisoned {
             return Err(io::Error::other("parse error"));
         }
         match self.parser.push(buf) {
             Ok(()) => Ok(buf.len()),
             Err(e) => {
                 self.error = Some(e);
+                self.poisoned = true;
                 Err(io::Error::other("parse error"))
             }
         }
@@ -90,6 +94,7 @@ impl Loader {
             let sink = ParserSink {
                 parser: SnapshotParser::new(),
                 error: None,
+                poisoned: false,
             };
             self.stage = if pending[..2] == GZIP_MAGIC {
                 Stage::Gzip(Box::new(flate2::write::MultiGzDecoder::new(sink)))

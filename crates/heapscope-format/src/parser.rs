@@ -101,6 +101,8 @@ pub struct SnapshotParser {
     trace_function_infos: Vec<u32>,
     strings_done: bool,
     any_input: bool,
+    /// An error was returned; no further input is read.
+    failed: bool,
 }
 
 impl Default for SnapshotParser {
@@ -128,6 +130,7 @@ impl SnapshotParser {
             trace_function_infos: Vec::new(),
             strings_done: false,
             any_input: false,
+            failed: false,
         }
     }
 
@@ -167,17 +170,34 @@ impl SnapshotParser {
         }
     }
 
-    /// Feeds the next chunk of snapshot text.
+    /// Feeds the next chunk of snapshot text. After an error the parser stays failed: later
+    /// pushes (and `finish`) report that instead of reading on from a broken state.
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), FormatError> {
+        if self.failed {
+            return Err(Self::after_error());
+        }
         if !chunk.is_empty() {
             self.any_input = true;
         }
         let mut i = 0;
         while i < chunk.len() {
-            i = self.step(chunk, i)?;
+            match self.step(chunk, i) {
+                Ok(next) => i = next,
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e);
+                }
+            }
         }
         self.base += chunk.len() as u64;
         Ok(())
+    }
+
+    fn after_error() -> FormatError {
+        FormatError::NotASnapshot {
+            what: "input was pushed after an error had been reported".into(),
+            at: Location::default(),
+        }
     }
 
     /// Consumes bytes starting at `i` in the current state and returns the next position.
@@ -308,7 +328,9 @@ impl SnapshotParser {
                 Ok(i)
             }
             State::Num(section) => {
-                let sink = self.sink.as_mut().expect("numeric state has a sink");
+                let Some(sink) = self.sink.as_mut() else {
+                    return Err(Self::after_error());
+                };
                 let (used, closed) = sink.parse(&chunk[i..], self.base + i as u64)?;
                 i += used;
                 if closed {
@@ -703,6 +725,9 @@ impl SnapshotParser {
     /// Ends the input and returns the loaded snapshot, after checking it is complete and
     /// internally consistent.
     pub fn finish(mut self) -> Result<RawSnapshot, FormatError> {
+        if self.failed {
+            return Err(Self::after_error());
+        }
         if !self.any_input || self.state == State::Start {
             // Nothing, or only white space.
             return Err(FormatError::Empty);

@@ -1383,3 +1383,34 @@ fn errors_do_not_depend_on_chunking() {
         }
     }
 }
+
+/// Found by the fuzzer: a valid gzip of a snapshot with an error inside a numeric array made
+/// flate2's decoder write into the parser again after the error (from its `Drop`), which
+/// panicked. Now every later write is refused.
+#[test]
+fn gzip_after_an_error_does_not_panic() {
+    use std::io::Write as _;
+    let json = br#"{"snapshot":{"meta":{"node_fields":["type","name","id","self_size","edge_count"],"node_types":[[]],"edge_fields":["type","name_or_index","to_node"],"edge_types":[[]]},"node_count":1,"edge_count":0},"nodes":[0]}"#;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(json).unwrap();
+    let gz = enc.finish().unwrap();
+    // Whole, and pushed in small pieces; then the loader is dropped.
+    assert!(load_bytes(&gz).is_err());
+    for size in [1, 7, 64] {
+        let mut loader = heapscope_format::Loader::new();
+        let mut failed = false;
+        for c in gz.chunks(size) {
+            if loader.push(c).is_err() {
+                failed = true;
+                break;
+            }
+        }
+        if !failed {
+            assert!(loader.finish().is_err());
+        } else {
+            // More input after an error is refused, not parsed.
+            assert!(loader.push(b"1,2,3").is_err());
+            drop(loader);
+        }
+    }
+}
