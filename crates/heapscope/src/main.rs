@@ -37,6 +37,8 @@ enum Command {
     Path(cmd::path::PathArgs),
     /// Find objects by class, by name (regex) or strings by content.
     Find(cmd::find::FindArgs),
+    /// The dominator tree, biggest first, identical siblings grouped as ×N.
+    Dominators(cmd::dominators::DominatorsArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Show(a) => cmd::show::run(a),
         Command::Path(a) => cmd::path::run(a),
         Command::Find(a) => cmd::find::run(a),
+        Command::Dominators(a) => cmd::dominators::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -343,3 +343,42 @@ fn find_by_class_name_and_string() {
         "nothing to find is a usage error"
     );
 }
+
+#[test]
+fn dominators_tree_groups_identical_siblings() {
+    let path = snapshot("closures-classes");
+    let p = path.to_str().unwrap();
+    let v: Value =
+        serde_json::from_str(&ok_stdout(&["dominators", p, "--json", "--depth", "1"])).unwrap();
+    assert_eq!(v["node"]["id"], 1, "starts at the root");
+    let kids = v["children"].as_array().unwrap();
+    assert_eq!(kids[0]["node"]["class_name"], "global");
+    let retained: Vec<u64> = kids
+        .iter()
+        .map(|k| k["retained_size"].as_u64().unwrap())
+        .collect();
+    assert!(retained.windows(2).all(|w| w[0] >= w[1]));
+    // Under the Node error-code table, 205 NodeError closures with the same name, shallow
+    // size and distance are one group.
+    let v: Value =
+        serde_json::from_str(&ok_stdout(&["dominators", p, "@71031", "--json"])).unwrap();
+    let first = &v["children"][0];
+    assert_eq!(first["node"]["name"], "NodeError");
+    assert_eq!(first["count"], 205);
+    let v: Value = serde_json::from_str(&ok_stdout(&[
+        "dominators",
+        p,
+        "@71031",
+        "--json",
+        "--no-group",
+        "--limit",
+        "500",
+    ]))
+    .unwrap();
+    assert!(v["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["count"] == 1));
+    assert!(v["children"].as_array().unwrap().len() > 205);
+}

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod dominators;
 pub mod find;
 pub mod nodes;
 pub mod path;
