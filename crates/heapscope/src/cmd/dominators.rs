@@ -83,7 +83,7 @@ fn groups(a: &Analysis, node: u32, no_group: bool) -> Vec<(u32, usize, u64)> {
             }
         }
     }
-    out.sort_by(|x, y| y.2.cmp(&x.2));
+    out.sort_by_key(|g| std::cmp::Reverse(g.2));
     out
 }
 
