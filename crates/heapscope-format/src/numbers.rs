@@ -498,10 +498,10 @@ impl NumberSink {
             self.pending.extend(rest[..need].iter().map(|&v| v as u32));
             rest = &rest[need..];
             if self.pending.len() == nf {
-                let row: Vec<u32> = std::mem::take(&mut self.pending);
+                let row: Vec<u64> = self.pending.drain(..).map(u64::from).collect();
                 self.pending_offsets.clear();
-                self.row(&row)
-                    .map_err(|(f, e)| e(self.at(locate(row_start + f), row_start + f)))?;
+                self.rows(&row)
+                    .map_err(|(_, f, e)| e(self.at(locate(row_start + f), row_start + f)))?;
                 row_start += nf as u64;
             }
         }
@@ -523,7 +523,8 @@ impl NumberSink {
         values: &[u64],
     ) -> Result<(), (usize, u64, Box<dyn FnOnce(Location) -> FormatError>)> {
         let nf = self.field_count;
-        // Fast path per array kind: hoists the layout out of the loop and validates inline.
+        let mut bad: Option<usize> = None;
+        // Per array kind: the layout is hoisted out of the loop and rows validated inline.
         match &mut self.target {
             NumericArray::Nodes(h, cols) => {
                 let l = h.nodes.clone();
@@ -532,11 +533,8 @@ impl NumberSink {
                 for (r, row) in values.chunks_exact(nf).enumerate() {
                     let t = row[l.type_];
                     let Some(&kind) = map.get(t as usize) else {
-                        let row32: Vec<u32> = row.iter().map(|&v| v as u32).collect();
-                        return match self.row(&row32) {
-                            Err((f, e)) => Err((r, f, e)),
-                            Ok(()) => unreachable!("row() rejects what the fast path rejects"),
-                        };
+                        bad = Some(r);
+                        break;
                     };
                     cols.kind.push(kind);
                     cols.name.push(row[l.name] as u32);
@@ -563,11 +561,8 @@ impl NumberSink {
                     let kind = map.get(t as usize).copied();
                     let (Some(kind), true) = (kind, to.is_multiple_of(nfc) && to / nfc < limit)
                     else {
-                        let row32: Vec<u32> = row.iter().map(|&v| v as u32).collect();
-                        return match self.row(&row32) {
-                            Err((f, e)) => Err((r, f, e)),
-                            Ok(()) => unreachable!("row() rejects what the fast path rejects"),
-                        };
+                        bad = Some(r);
+                        break;
                     };
                     cols.kind.push(kind);
                     cols.name_or_index.push(row[l.name_or_index] as u32);
@@ -576,52 +571,41 @@ impl NumberSink {
             }
             NumericArray::Flat { .. } => unreachable!("flat arrays have no rows"),
         }
-        Ok(())
+        match bad {
+            None => Ok(()),
+            Some(r) => {
+                let (field, make) = self.row_error(&values[r * nf..(r + 1) * nf]);
+                Err((r, field, make))
+            }
+        }
     }
 
-    /// Stores one complete row. On error returns the field index and a constructor for the
+    /// Why a row the fast path refused is invalid: the field index and a constructor for the
     /// error given its location.
     #[allow(clippy::type_complexity)]
-    fn row(&mut self, row: &[u32]) -> Result<(), (u64, Box<dyn FnOnce(Location) -> FormatError>)> {
-        match &mut self.target {
-            NumericArray::Nodes(h, cols) => {
-                let l = &h.nodes;
-                let t = row[l.type_];
-                let Some(&kind) = h.node_kind_map.get(t as usize) else {
-                    let types = h.node_types.len();
-                    return Err((
-                        l.type_ as u64,
-                        Box::new(move |at| {
-                            FormatError::Inconsistent {
-                            what: format!(
-                                "node type index {t} is out of range (meta.node_types has {types} types)"
-                            ),
-                            at,
-                        }
-                        }),
-                    ));
-                };
-                cols.kind.push(kind);
-                cols.name.push(row[l.name]);
-                cols.id.push(row[l.id]);
-                cols.self_size.push(row[l.self_size]);
-                cols.edge_count.push(row[l.edge_count]);
-                self.edge_sum += row[l.edge_count] as u64;
-                if let Some(f) = l.trace_node_id {
-                    if h.trace_function_count > 0 {
-                        cols.trace_node_id.push(row[f]);
+    fn row_error(&self, row: &[u64]) -> (u64, Box<dyn FnOnce(Location) -> FormatError>) {
+        match &self.target {
+            NumericArray::Nodes(h, _) => {
+                let t = row[h.nodes.type_];
+                let types = h.node_types.len();
+                (
+                    h.nodes.type_ as u64,
+                    Box::new(move |at| {
+                        FormatError::Inconsistent {
+                        what: format!(
+                            "node type index {t} is out of range (meta.node_types has {types} types)"
+                        ),
+                        at,
                     }
-                }
-                if let Some(f) = l.detachedness {
-                    cols.detachedness.push(row[f].min(255) as u8);
-                }
+                    }),
+                )
             }
-            NumericArray::Edges(h, node_count, cols) => {
+            NumericArray::Edges(h, node_count, _) => {
                 let l = &h.edges;
                 let t = row[l.type_];
-                let Some(&kind) = h.edge_kind_map.get(t as usize) else {
+                if h.edge_kind_map.get(t as usize).is_none() {
                     let types = h.edge_types.len();
-                    return Err((
+                    return (
                         l.type_ as u64,
                         Box::new(move |at| {
                             FormatError::Inconsistent {
@@ -631,34 +615,28 @@ impl NumberSink {
                             at,
                         }
                         }),
-                    ));
-                };
-                let to = row[l.to_node] as u64;
-                let nfc = h.nodes.field_count as u64;
-                if !to.is_multiple_of(nfc) || to / nfc >= *node_count {
-                    let nodes = *node_count;
-                    return Err((
-                        l.to_node as u64,
-                        Box::new(move |at| FormatError::Inconsistent {
-                            what: format!(
-                                "to_node {to} is {} (node field count {nfc}, {nodes} nodes)",
-                                if !to.is_multiple_of(nfc) {
-                                    "not a multiple of the node field count"
-                                } else {
-                                    "past the last node"
-                                }
-                            ),
-                            at,
-                        }),
-                    ));
+                    );
                 }
-                cols.kind.push(kind);
-                cols.name_or_index.push(row[l.name_or_index]);
-                cols.to_node.push((to / nfc) as u32);
+                let to = row[l.to_node];
+                let nfc = h.nodes.field_count as u64;
+                let nodes = *node_count;
+                (
+                    l.to_node as u64,
+                    Box::new(move |at| FormatError::Inconsistent {
+                        what: format!(
+                            "to_node {to} is {} (node field count {nfc}, {nodes} nodes)",
+                            if !to.is_multiple_of(nfc) {
+                                "not a multiple of the node field count"
+                            } else {
+                                "past the last node"
+                            }
+                        ),
+                        at,
+                    }),
+                )
             }
             NumericArray::Flat { .. } => unreachable!("flat arrays have no rows"),
         }
-        Ok(())
     }
 
     /// Checks the array was complete and returns what was parsed.
