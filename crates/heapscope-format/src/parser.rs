@@ -769,6 +769,13 @@ impl SnapshotParser {
             at: Location::default(),
         };
         let nodes = self.nodes.take().ok_or_else(|| missing("nodes"))?;
+        if nodes.id.is_empty() {
+            return Err(FormatError::inconsistent(
+                "the snapshot has no nodes; every heap snapshot has at least its root node",
+                "nodes",
+                None,
+            ));
+        }
         let edges = self.edges.take().ok_or_else(|| missing("edges"))?;
         if !self.strings_done {
             return Err(missing("strings"));

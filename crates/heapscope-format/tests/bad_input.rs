@@ -1414,3 +1414,11 @@ fn gzip_after_an_error_does_not_panic() {
         }
     }
 }
+
+#[test]
+fn snapshot_without_nodes_is_rejected() {
+    let s = r#"{"snapshot":{"meta":{"node_fields":["type","name","id","self_size","edge_count"],"node_types":[["hidden","object","synthetic"]],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["context","element","property","internal","hidden","shortcut","weak"]]},"node_count":0,"edge_count":0},"nodes":[],"edges":[],"strings":[]}"#;
+    let e = load_err(s.as_bytes());
+    assert!(matches!(e, FormatError::Inconsistent { .. }), "{e:?}");
+    assert_msg(&e, &["no nodes", "root node", "in `nodes`"]);
+}
