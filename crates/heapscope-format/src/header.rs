@@ -235,6 +235,15 @@ fn str_list(meta: &Value, key: &str) -> Result<Vec<String>, FormatError> {
     }
 }
 
+/// Stored kind code per raw type index: the known kind, or [`UNKNOWN_KIND_BASE`] + index.
+fn kind_codes(names: &[String], known: impl Fn(&str) -> Option<u8>) -> Vec<u8> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| known(n).unwrap_or(UNKNOWN_KIND_BASE + i as u8))
+        .collect()
+}
+
 fn position(fields: &[String], name: &str, list: &str) -> Result<usize, FormatError> {
     fields.iter().position(|f| f == name).ok_or_else(|| {
         FormatError::BadHeader(format!(
@@ -315,22 +324,14 @@ impl Header {
             trace_function_count: count(&header, "trace_function_count", false)?,
             root_index: count(&header, "root_index", false)?,
             extra_native_bytes: count(&header, "extra_native_bytes", false)?,
-            node_kind_map: node_types
-                .iter()
-                .enumerate()
-                .map(|(i, n)| match NodeKind::from_name(n) {
-                    NodeKind::Other => UNKNOWN_KIND_BASE + i as u8,
-                    k => k as u8,
-                })
-                .collect(),
-            edge_kind_map: edge_types
-                .iter()
-                .enumerate()
-                .map(|(i, n)| match EdgeKind::from_name(n) {
-                    EdgeKind::Other => UNKNOWN_KIND_BASE + i as u8,
-                    k => k as u8,
-                })
-                .collect(),
+            node_kind_map: kind_codes(&node_types, |n| match NodeKind::from_name(n) {
+                NodeKind::Other => None,
+                k => Some(k as u8),
+            }),
+            edge_kind_map: kind_codes(&edge_types, |n| match EdgeKind::from_name(n) {
+                EdgeKind::Other => None,
+                k => Some(k as u8),
+            }),
             node_types,
             edge_types,
             location_fields: str_list(meta, "location_fields")?,

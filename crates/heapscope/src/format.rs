@@ -45,3 +45,11 @@ pub fn distance(d: i32) -> String {
         d.to_string()
     }
 }
+
+/// At most `max` characters, with `…` in place of the rest.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    s.chars().take(max - 1).collect::<String>() + "…"
+}

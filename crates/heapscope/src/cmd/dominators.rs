@@ -159,10 +159,7 @@ pub fn run(args: &DominatorsArgs) -> Result<()> {
             } else {
                 String::new()
             };
-            let mut name = n.name.clone();
-            if name.chars().count() > 50 {
-                name = name.chars().take(49).collect::<String>() + "…";
-            }
+            let name = crate::format::truncate(&n.name, 50);
             let label = if name.is_empty() || name == n.class_name {
                 n.class_name.clone()
             } else {

@@ -100,10 +100,7 @@ pub fn run(args: &FindArgs) -> Result<()> {
     ]);
     let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
     for o in &page {
-        let mut name = o.name.clone();
-        if name.chars().count() > 50 {
-            name = name.chars().take(49).collect::<String>() + "…";
-        }
+        let name = crate::format::truncate(&o.name, 50);
         t.add_row(vec![
             Cell::new(format!("{} @{}", o.class_name, o.id)),
             Cell::new(name),

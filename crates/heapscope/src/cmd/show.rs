@@ -256,10 +256,7 @@ pub fn run(args: &ShowArgs) -> Result<()> {
 }
 
 fn line_for(node: &NodeJson) -> String {
-    let mut name = node.name.clone();
-    if name.chars().count() > 60 {
-        name = name.chars().take(59).collect::<String>() + "…";
-    }
+    let name = crate::format::truncate(&node.name, 60);
     if name.is_empty() || name == node.class_name {
         format!("{} @{}", node.class_name, node.id)
     } else {

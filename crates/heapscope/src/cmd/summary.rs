@@ -161,10 +161,7 @@ pub fn run(args: &SummaryArgs) -> Result<()> {
     ]);
     let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
     for c in &rows {
-        let mut name = c.name.clone();
-        if name.chars().count() > 60 {
-            name = name.chars().take(59).collect::<String>() + "…";
-        }
+        let mut name = crate::format::truncate(&c.name, 60);
         if let Some(loc) = a.location(c.first_node).filter(|_| !c.key.starts_with(',')) {
             name = format!("{name} @{}:{}", loc.line + 1, loc.column + 1);
         }
