@@ -235,4 +235,7 @@ parity! {
     inspector => "inspector",
     legacy_5fields => "legacy-5fields",
     plain_healthy => "plain-healthy",
+    smtp_leak => "smtp-leak",
+    tls_535_leak => "tls-535-leak",
+    smtp_healthy => "smtp-healthy",
 }

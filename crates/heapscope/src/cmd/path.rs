@@ -98,7 +98,14 @@ pub fn run(args: &PathArgs) -> Result<()> {
         for s in steps {
             let mut label = format!("{} @{}", s.node.class_name, s.node.id);
             if !s.context_variables.is_empty() {
-                label.push_str(&format!(" (vars: {})", s.context_variables.join(", ")));
+                // The text view names the first few; --json has them all.
+                const SHOWN: usize = 6;
+                let vars = &s.context_variables;
+                let mut list = vars[..vars.len().min(SHOWN)].join(", ");
+                if vars.len() > SHOWN {
+                    list.push_str(&format!(", … {} more", vars.len() - SHOWN));
+                }
+                label.push_str(&format!(" (vars: {list})"));
             }
             if let Some(l) = &s.location {
                 label.push_str(&format!(" [{l}]"));
