@@ -419,17 +419,23 @@ fn apply_interfaces(
 /// DevTools' display name of a node (`JSHeapSnapshotNode.name()`).
 pub fn display_name(g: &HeapGraph, node: u32) -> String {
     match g.kind(node) {
-        NodeKind::ConsString => cons_string_name(g, node),
+        NodeKind::ConsString => cons_string_text(g, node, 1024),
         NodeKind::Object if g.raw_name_is(node, "Object") => plain_object_name(g, node),
         _ => g.raw_name(node).into_owned(),
     }
 }
 
-fn cons_string_name(g: &HeapGraph, node: u32) -> String {
+/// A cons string's text, rebuilt from its `first`/`second` parts until it is at least
+/// `max_len` UTF-16 units long (DevTools' `consStringName` uses 1024). A step budget keeps a
+/// malformed snapshot whose parts form a cycle from looping forever.
+pub fn cons_string_text(g: &HeapGraph, node: u32, max_len: usize) -> String {
+    const MAX_STEPS: usize = 1 << 22;
     let mut stack = vec![node];
     let mut name = String::new();
     let mut len = 0usize;
-    while len < 1024 {
+    let mut steps = 0usize;
+    while len < max_len && steps < MAX_STEPS {
+        steps += 1;
         let Some(n) = stack.pop() else { break };
         if g.kind(n) != NodeKind::ConsString {
             let part = g.raw_name(n);

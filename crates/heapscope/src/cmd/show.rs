@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use heapscope_analysis::names;
 use heapscope_analysis::views::{self, Reference};
 use heapscope_analysis::{Analysis, Retainers};
 use heapscope_format::NodeKind;
@@ -121,35 +122,13 @@ pub fn value_of(a: &Analysis, n: u32) -> Option<String> {
     }
 }
 
-/// Full text of a string node: cons strings are concatenated from their parts, sliced strings
-/// cut from their parent where V8 recorded the offset.
+/// Full text of a string node: cons strings are rebuilt from their parts (up to 64 Mi
+/// characters); plain and sliced strings carry their text as their name.
 fn string_value(a: &Analysis, n: u32) -> String {
-    let g = &a.graph;
-    let mut out = String::new();
-    let mut stack = vec![n];
-    let mut steps = 0usize;
-    while let Some(s) = stack.pop() {
-        steps += 1;
-        if steps > 1_000_000 || out.len() > 64 << 20 {
-            break;
-        }
-        if g.kind(s) != NodeKind::ConsString {
-            out.push_str(&g.raw_name(s));
-            continue;
-        }
-        let part = |name: &str| {
-            g.edges(s)
-                .find(|&e| g.edge_name_is(e, name))
-                .map(|e| g.to_node(e))
-        };
-        if let Some(second) = part("second") {
-            stack.push(second);
-        }
-        if let Some(first) = part("first") {
-            stack.push(first);
-        }
+    match a.graph.kind(n) {
+        NodeKind::ConsString => names::cons_string_text(&a.graph, n, 64 << 20),
+        _ => a.graph.raw_name(n).into_owned(),
     }
-    out
 }
 
 fn detachedness(a: &Analysis, n: u32) -> &'static str {
