@@ -18,6 +18,7 @@ pub mod dominators;
 mod essential;
 mod flags;
 mod graph;
+pub mod leaks;
 pub mod names;
 mod retainers;
 mod shallow;

@@ -254,3 +254,42 @@ pub fn source_position(
         .unwrap_or_else(|| format!("script #{}", l.script_id));
     Some(format!("{file}:{}:{}", l.line + 1, l.column + 1))
 }
+
+/// The text of a string node, flattened: cons strings are rebuilt from their parts and a
+/// sliced string is read from the string it was cut from (V8 records a slice's `parent` but
+/// not its offset, so the parent's whole text is the most a snapshot can tell). Parts are
+/// followed up to `max_len` UTF-16 units; `None` for nodes that are not strings.
+pub fn string_text(a: &Analysis, node: u32, max_len: usize) -> Option<String> {
+    let g = &a.graph;
+    const MAX_STEPS: usize = 1 << 16;
+    let mut stack = vec![node];
+    let mut text = String::new();
+    let mut steps = 0usize;
+    while let Some(n) = stack.pop() {
+        steps += 1;
+        if steps > MAX_STEPS || crate::names::js_len(&text) >= max_len {
+            break;
+        }
+        let part = |name: &str| {
+            g.edges(n)
+                .find(|&e| g.edge_kind(e) == EdgeKind::Internal && g.edge_name_is(e, name))
+                .map(|e| g.to_node(e))
+        };
+        match g.kind(n) {
+            NodeKind::String => text.push_str(&g.raw_name(n)),
+            NodeKind::ConsString => {
+                if let (Some(first), Some(second)) = (part("first"), part("second")) {
+                    stack.push(second);
+                    stack.push(first);
+                }
+            }
+            NodeKind::SlicedString => match part("parent") {
+                Some(parent) => stack.push(parent),
+                None => text.push_str(&g.raw_name(n)),
+            },
+            _ if n == node => return None,
+            _ => {}
+        }
+    }
+    Some(text)
+}

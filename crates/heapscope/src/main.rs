@@ -39,6 +39,8 @@ enum Command {
     Find(cmd::find::FindArgs),
     /// The dominator tree, biggest first, identical siblings grouped as ×N.
     Dominators(cmd::dominators::DominatorsArgs),
+    /// The leak report: suspects biggest first, with paths, closures and strings.
+    Leaks(cmd::leaks::LeaksArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Path(a) => cmd::path::run(a),
         Command::Find(a) => cmd::find::run(a),
         Command::Dominators(a) => cmd::dominators::run(a),
+        Command::Leaks(a) => cmd::leaks::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

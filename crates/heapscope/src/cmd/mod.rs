@@ -2,6 +2,8 @@
 
 pub mod dominators;
 pub mod find;
+pub mod leaks;
+mod leaks_render;
 pub mod nodes;
 pub mod path;
 pub mod show;

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use heapscope_analysis::names;
 use heapscope_analysis::views::{self, Reference};
 use heapscope_analysis::{Analysis, Retainers};
 use heapscope_format::NodeKind;
@@ -123,11 +122,14 @@ pub fn value_of(a: &Analysis, n: u32) -> Option<String> {
 }
 
 /// Full text of a string node: cons strings are rebuilt from their parts (up to 64 Mi
-/// characters); plain and sliced strings carry their text as their name.
+/// characters); a sliced string shows the text of the string it was cut from, marked so,
+/// because snapshots record a slice's parent but not its offset.
 fn string_value(a: &Analysis, n: u32) -> String {
-    match a.graph.kind(n) {
-        NodeKind::ConsString => names::cons_string_text(&a.graph, n, 64 << 20),
-        _ => a.graph.raw_name(n).into_owned(),
+    let text = views::string_text(a, n, 64 << 20).unwrap_or_default();
+    if a.graph.kind(n) == NodeKind::SlicedString {
+        format!("(slice of) {text}")
+    } else {
+        text
     }
 }
 
