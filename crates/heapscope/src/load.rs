@@ -114,7 +114,7 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 /// With `HEAPSCOPE_TIMINGS=1`, phase durations go to stderr (for benchmarking).
-fn timings_enabled() -> bool {
+pub fn timings_enabled() -> bool {
     std::env::var_os("HEAPSCOPE_TIMINGS").is_some_and(|v| v != "0")
 }
 
@@ -122,6 +122,12 @@ fn timings_enabled() -> bool {
 pub fn analyze(path: &Path) -> Result<Analysis> {
     let started = Instant::now();
     let raw = read_snapshot(path)?;
+    Ok(analyze_raw(raw, started))
+}
+
+/// Analyses a parsed snapshot (also one parsed while it was being captured); `started` is
+/// when loading began, for the timings.
+pub fn analyze_raw(raw: RawSnapshot, started: Instant) -> Analysis {
     let timings = timings_enabled();
     if timings {
         eprintln!("[timings] load {:.3}s", started.elapsed().as_secs_f64());
@@ -158,5 +164,5 @@ pub fn analyze(path: &Path) -> Result<Analysis> {
         }
         eprintln!("[timings] total {:.3}s", started.elapsed().as_secs_f64());
     }
-    Ok(analysis)
+    analysis
 }

@@ -41,6 +41,18 @@ enum Command {
     Dominators(cmd::dominators::DominatorsArgs),
     /// The leak report: suspects biggest first, with paths, closures and strings.
     Leaks(cmd::leaks::LeaksArgs),
+    /// Local Node.js processes: pid, uptime, RSS, open inspector port, command line.
+    Ps(cmd::ps::PsArgs),
+    /// Capture a heap snapshot from a live Node.js process (streamed to disk).
+    Snapshot(cmd::snapshot::SnapshotArgs),
+    /// Record a CPU profile (.cpuprofile) from a live Node.js process.
+    Profile(cmd::profile::ProfileArgs),
+    /// Record a sampling heap profile (.heapprofile) from a live Node.js process.
+    Sample(cmd::sample::SampleArgs),
+    /// Top functions of a .cpuprofile by self and total time; flame graph.
+    Cpu(cmd::cpu::CpuArgs),
+    /// Top allocating functions of a .heapprofile by sampled bytes; flame graph.
+    Alloc(cmd::alloc::AllocArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +66,12 @@ fn main() -> ExitCode {
         Command::Find(a) => cmd::find::run(a),
         Command::Dominators(a) => cmd::dominators::run(a),
         Command::Leaks(a) => cmd::leaks::run(a),
+        Command::Ps(a) => cmd::ps::run(a),
+        Command::Snapshot(a) => cmd::snapshot::run(a),
+        Command::Profile(a) => cmd::profile::run(a),
+        Command::Sample(a) => cmd::sample::run(a),
+        Command::Cpu(a) => cmd::cpu::run(a),
+        Command::Alloc(a) => cmd::alloc::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,11 +1,19 @@
 //! One module per subcommand.
 
+pub mod alloc;
+pub mod cpu;
 pub mod dominators;
 pub mod find;
 pub mod leaks;
 mod leaks_render;
+pub mod live;
 pub mod nodes;
 pub mod path;
+pub mod profile;
+mod profile_report;
+pub mod ps;
+pub mod sample;
 pub mod show;
+pub mod snapshot;
 pub mod stats;
 pub mod summary;

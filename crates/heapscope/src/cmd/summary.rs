@@ -61,13 +61,13 @@ struct SummaryJson<'a> {
     classes: Vec<ClassJson<'a>>,
 }
 
-enum NameFilter {
+pub(crate) enum NameFilter {
     Substring(String),
     Regex(regex::Regex),
 }
 
 impl NameFilter {
-    fn parse(text: &str) -> Result<NameFilter> {
+    pub(crate) fn parse(text: &str) -> Result<NameFilter> {
         if text.len() >= 2 && text.starts_with('/') && text.ends_with('/') {
             let re = regex::Regex::new(&text[1..text.len() - 1])
                 .with_context(|| format!("invalid --filter regex {text}"))?;
@@ -77,7 +77,7 @@ impl NameFilter {
         }
     }
 
-    fn matches(&self, name: &str) -> bool {
+    pub(crate) fn matches(&self, name: &str) -> bool {
         match self {
             NameFilter::Substring(s) => name.contains(s.as_str()),
             NameFilter::Regex(r) => r.is_match(name),
@@ -116,8 +116,19 @@ pub fn select<'a>(
 
 pub fn run(args: &SummaryArgs) -> Result<()> {
     let a = load::analyze(&args.file)?;
+    print(&a, args.sort, args.filter.as_deref(), args.limit, args.json)
+}
+
+/// Prints the Summary view of an analysed snapshot (also after `snapshot --analyze`).
+pub fn print(
+    a: &Analysis,
+    sort: SortKey,
+    filter: Option<&str>,
+    limit: usize,
+    json: bool,
+) -> Result<()> {
     let total = a.statistics.total;
-    let rows = select(&a, args.sort, args.filter.as_deref(), args.limit)?;
+    let rows = select(a, sort, filter, limit)?;
     let pct = |v: u64| {
         if total == 0 {
             0.0
@@ -125,7 +136,7 @@ pub fn run(args: &SummaryArgs) -> Result<()> {
             (v as f64 * 10000.0 / total as f64).round() / 100.0
         }
     };
-    if args.json {
+    if json {
         let j = SummaryJson {
             node_count: a.node_count(),
             edge_count: a.edge_count(),

@@ -1,0 +1,39 @@
+//! Live Node.js processes, with nothing installed in the target: heapscope finds them in
+//! `/proc`, opens (or reuses) the V8 inspector every Node process has, and talks the Chrome
+//! DevTools Protocol to capture heap snapshots, CPU profiles and sampling heap profiles.
+//!
+//! - [`procs`]: local Node processes — command line, uptime, RSS, listening ports.
+//! - [`discovery`]: the inspector's HTTP endpoints (`/json/list`, `/json/version`).
+//! - [`cdp`]: the protocol client — one WebSocket, request ids, events, idle deadlines.
+//! - [`attach`]: pid / `HOST:PORT` / `ws://` to a session; SIGUSR1 when the inspector is
+//!   closed; loopback only unless allowed.
+//! - [`eval`], [`memory`]: `Runtime.evaluate`; the target's memory figures and the
+//!   "can it afford a snapshot" check.
+//! - [`snapshot`]: `HeapProfiler.takeHeapSnapshot` streamed to disk through [`atomic`];
+//!   [`node_write`]: the alternative where the target writes the file itself.
+//! - [`profile`]: recording `.cpuprofile` and `.heapprofile` files.
+//! - [`calltree`], [`cpuprofile`], [`heapprofile`], [`top`], [`flamegraph`]: reading those
+//!   files back — one call-tree model for both, top functions by self and total, and a
+//!   self-contained SVG/HTML flame graph.
+//!
+//! The async API runs on any tokio runtime; heapscope's CLI uses a current-thread one.
+
+pub mod atomic;
+pub mod attach;
+pub mod calltree;
+pub mod cdp;
+pub mod cpuprofile;
+pub mod discovery;
+pub mod error;
+pub mod eval;
+pub mod flamegraph;
+pub mod heapprofile;
+pub mod memory;
+pub mod node_write;
+pub mod procs;
+pub mod profile;
+pub mod snapshot;
+pub mod top;
+
+pub use attach::{attach, AttachOptions, Attached, TargetSpec};
+pub use error::{InspectorError, Result};
