@@ -15,6 +15,10 @@ usage: bench/run.sh [options]
   --skip-heapscope  do not run heapscope
   --skip-devtools   do not run the DevTools runner
   --skip-memlab     do not run the memlab runner
+  --compare         also time comparing snapshots: `heapscope diff F F` and the
+                    three-snapshot `heapscope trend F F F` (the same file each time:
+                    the work and memory of comparing a series, with only the last
+                    graph kept in full), against loading one (`summary`)
   --timeout SEC     per-tool time limit (default 600, env HEAPSCOPE_BENCH_TIMEOUT)
   --gen-only        only generate the snapshots (and print their stats)
   --regen           regenerate the selected snapshots even if cached
@@ -37,6 +41,7 @@ SIZES="50mb,400mb,1gb,huge-strings"
 RUN_HEAPSCOPE=1
 RUN_DEVTOOLS=1
 RUN_MEMLAB=1
+RUN_COMPARE=0
 GEN_ONLY=0
 REGEN=0
 NODE_HEAP_MB="${HEAPSCOPE_BENCH_NODE_HEAP_MB:-20000}"  # --max-old-space-size for the competitor runners
@@ -49,6 +54,7 @@ while [ $# -gt 0 ]; do
     --skip-heapscope) RUN_HEAPSCOPE=0; shift ;;
     --skip-devtools) RUN_DEVTOOLS=0; shift ;;
     --skip-memlab) RUN_MEMLAB=0; shift ;;
+    --compare) RUN_COMPARE=1; shift ;;
     --timeout) TIMEOUT="${2:?--timeout needs a value}"; shift 2 ;;
     --timeout=*) TIMEOUT="${1#*=}"; shift ;;
     --gen-only) GEN_ONLY=1; shift ;;
@@ -228,6 +234,10 @@ for s in "${SIZE_LIST[@]}"; do
   if [ "$RUN_HEAPSCOPE" = 1 ]; then
     if [ -x "$HEAPSCOPE" ] || command -v "$HEAPSCOPE" >/dev/null; then
       measure "$s" heapscope "$HEAPSCOPE" summary "$SNAP_FILE" --json
+      if [ "$RUN_COMPARE" = 1 ]; then
+        measure "$s" heapscope-diff "$HEAPSCOPE" diff "$SNAP_FILE" "$SNAP_FILE" --json
+        measure "$s" heapscope-trend3 "$HEAPSCOPE" trend "$SNAP_FILE" "$SNAP_FILE" "$SNAP_FILE" --json
+      fi
     else
       record_missing "$s" heapscope "no heapscope binary"
     fi

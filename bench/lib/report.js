@@ -17,6 +17,8 @@ const meta = JSON.parse(fs.readFileSync(path.join(runDir, 'meta.json'), 'utf8'))
 
 const TOOL_LABEL = {
   heapscope: 'heapscope',
+  'heapscope-diff': 'heapscope diff (2 snapshots)',
+  'heapscope-trend3': 'heapscope trend (3 snapshots)',
   devtools: 'DevTools (heap-snapshot-toolkit)',
   memlab: 'memlab',
 };

@@ -12,6 +12,7 @@
 
 mod aggregates;
 mod bits;
+pub mod compare;
 mod detached;
 mod distances;
 pub mod dominators;

@@ -147,11 +147,13 @@ pub fn class_indexes(g: &HeapGraph) -> (Vec<u32>, NewStrings) {
     (classes, fresh)
 }
 
-fn is_plain_object(g: &HeapGraph, node: u32) -> bool {
+/// DevTools' `isPlainJSObject`: an `object` node named `Object`.
+pub fn is_plain_object(g: &HeapGraph, node: u32) -> bool {
     g.kind(node) == NodeKind::Object && g.raw_name_is(node, "Object")
 }
 
 /// An inferred interface: its display name and its property names (in first-seen order).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interface {
     pub name: String,
     pub properties: Vec<String>,
@@ -197,7 +199,9 @@ impl<'a> PropertyNames<'a> {
     }
 }
 
-fn infer_interfaces(g: &HeapGraph) -> Vec<Interface> {
+/// `inferInterfaceDefinitions`: the `{a, b}` interfaces of a snapshot's plain objects, most
+/// popular first (what DevTools' `interfaceDefinitions()` returns).
+pub fn infer_interfaces(g: &HeapGraph) -> Vec<Interface> {
     let mut names = PropertyNames::new(g);
     // Candidates keyed by their property string indexes (V8 deduplicates strings, so equal
     // sequences mean equal names); merged by name text below to be exact regardless.
@@ -300,96 +304,80 @@ struct TreeNode {
     matched: Option<MatchInfo>,
 }
 
-/// `applyInterfaceDefinitions`: each plain object takes the name of the interface with the most
-/// properties (then the earliest) whose properties it all has. Property names are compared by
-/// rank in JavaScript's sort order, computed once per string.
-fn apply_interfaces(
-    g: &HeapGraph,
-    defs: &[Interface],
-    classes: &mut [u32],
-    fresh: &mut NewStrings,
-) {
-    if defs.is_empty() {
-        return;
-    }
-    let mut contents: Vec<&str> = defs
-        .iter()
-        .flat_map(|d| d.properties.iter().map(String::as_str))
-        .collect();
-    contents.sort_by(|a, b| js_cmp(a, b));
-    contents.dedup();
-    let rank_by_content: HashMap<&str, u32> = contents
-        .iter()
-        .enumerate()
-        .map(|(r, c)| (*c, r as u32))
-        .collect();
+/// The matching half of `applyInterfaceDefinitions`: DevTools' property tree over a list of
+/// interface definitions. A plain object takes the name of the interface with the most
+/// properties (then the earliest) whose properties it all has. Property names are compared
+/// by rank in JavaScript's sort order. Public so that a snapshot's plain objects can be
+/// classified with another snapshot's definitions, as DevTools' Comparison view does.
+pub struct InterfaceMatcher {
+    rank_by_content: HashMap<String, u32>,
+    tree: Vec<TreeNode>,
+}
 
-    let mut tree: Vec<TreeNode> = vec![TreeNode::default()];
-    for (index, def) in defs.iter().enumerate() {
-        let mut ranks: Vec<u32> = def
-            .properties
+impl InterfaceMatcher {
+    pub fn new(defs: &[Interface]) -> InterfaceMatcher {
+        let mut contents: Vec<&str> = defs
             .iter()
-            .map(|p| rank_by_content[p.as_str()])
+            .flat_map(|d| d.properties.iter().map(String::as_str))
             .collect();
-        ranks.sort_unstable();
-        let mut cur = 0usize;
-        for &r in &ranks {
-            let next = match tree[cur].next.iter().find(|(k, _)| *k == r) {
-                Some(&(_, x)) => x as usize,
-                None => {
-                    let x = tree.len();
-                    tree.push(TreeNode::default());
-                    tree[cur].next.push((r, x as u32));
-                    if tree[cur].greatest_next.is_none_or(|gn| gn < r) {
-                        tree[cur].greatest_next = Some(r);
+        contents.sort_by(|a, b| js_cmp(a, b));
+        contents.dedup();
+        let rank_by_content: HashMap<String, u32> = contents
+            .iter()
+            .enumerate()
+            .map(|(r, c)| (c.to_string(), r as u32))
+            .collect();
+        let mut tree: Vec<TreeNode> = vec![TreeNode::default()];
+        for (index, def) in defs.iter().enumerate() {
+            let mut ranks: Vec<u32> = def
+                .properties
+                .iter()
+                .map(|p| rank_by_content[p.as_str()])
+                .collect();
+            ranks.sort_unstable();
+            let mut cur = 0usize;
+            for &r in &ranks {
+                let next = match tree[cur].next.iter().find(|(k, _)| *k == r) {
+                    Some(&(_, x)) => x as usize,
+                    None => {
+                        let x = tree.len();
+                        tree.push(TreeNode::default());
+                        tree[cur].next.push((r, x as u32));
+                        if tree[cur].greatest_next.is_none_or(|gn| gn < r) {
+                            tree[cur].greatest_next = Some(r);
+                        }
+                        x
                     }
-                    x
-                }
-            };
-            cur = next;
+                };
+                cur = next;
+            }
+            if tree[cur].matched.is_none() {
+                tree[cur].matched = Some(MatchInfo {
+                    interface: index,
+                    property_count: ranks.len(),
+                });
+            }
         }
-        if tree[cur].matched.is_none() {
-            tree[cur].matched = Some(MatchInfo {
-                interface: index,
-                property_count: ranks.len(),
-            });
+        InterfaceMatcher {
+            rank_by_content,
+            tree,
         }
     }
 
-    const UNKNOWN: u32 = u32::MAX - 1;
-    const ABSENT: u32 = u32::MAX;
-    let mut rank_of = vec![UNKNOWN; g.raw.strings.len()];
-    let mut name_index: Vec<Option<u32>> = vec![None; defs.len()];
-    let mut ranks: Vec<u32> = Vec::new();
-    let mut states: Vec<usize> = Vec::new();
-    let mut next_states: Vec<usize> = Vec::new();
-    for node in 0..g.node_count() as u32 {
-        if !is_plain_object(g, node) {
-            continue;
-        }
-        ranks.clear();
-        for e in g.edges(node) {
-            if g.edge_kind(e) != EdgeKind::Property {
-                continue;
-            }
-            let idx = g.raw.edges.name_or_index[e as usize] as usize;
-            if rank_of[idx] == UNKNOWN {
-                let text = g.raw.strings.get(idx as u32);
-                rank_of[idx] = rank_by_content
-                    .get(text.as_ref())
-                    .copied()
-                    .unwrap_or(ABSENT);
-            }
-            if rank_of[idx] != ABSENT {
-                ranks.push(rank_of[idx]);
-            }
-        }
-        // Properties in no definition can never move the walk forward, so they are left out.
-        ranks.sort_unstable();
-        states.clear();
-        states.push(0);
+    /// The rank of a property name, or `None` when no definition has it.
+    pub fn rank(&self, property: &str) -> Option<u32> {
+        self.rank_by_content.get(property).copied()
+    }
+
+    /// The index of the matching definition for an object whose properties have these ranks
+    /// (sorted ascending; properties without a rank left out — they can never move the walk
+    /// forward), or `None` when it stays `Object`.
+    pub fn best(&self, sorted_ranks: &[u32]) -> Option<usize> {
+        let tree = &self.tree;
+        let mut states: Vec<usize> = vec![0];
+        let mut next_states: Vec<usize> = Vec::new();
         let mut best = tree[0].matched;
-        for &r in &ranks {
+        for &r in sorted_ranks {
             next_states.clear();
             for &s in &states {
                 if tree[s].greatest_next.is_some_and(|gn| r < gn) {
@@ -408,9 +396,47 @@ fn apply_interfaces(
                 break;
             }
         }
-        if let Some(m) = best {
-            let idx = *name_index[m.interface]
-                .get_or_insert_with(|| fresh.add(defs[m.interface].name.clone()));
+        best.map(|m| m.interface)
+    }
+}
+
+/// `applyInterfaceDefinitions` over every plain object of the graph.
+fn apply_interfaces(
+    g: &HeapGraph,
+    defs: &[Interface],
+    classes: &mut [u32],
+    fresh: &mut NewStrings,
+) {
+    if defs.is_empty() {
+        return;
+    }
+    let matcher = InterfaceMatcher::new(defs);
+    const UNKNOWN: u32 = u32::MAX - 1;
+    const ABSENT: u32 = u32::MAX;
+    let mut rank_of = vec![UNKNOWN; g.raw.strings.len()];
+    let mut name_index: Vec<Option<u32>> = vec![None; defs.len()];
+    let mut ranks: Vec<u32> = Vec::new();
+    for node in 0..g.node_count() as u32 {
+        if !is_plain_object(g, node) {
+            continue;
+        }
+        ranks.clear();
+        for e in g.edges(node) {
+            if g.edge_kind(e) != EdgeKind::Property {
+                continue;
+            }
+            let idx = g.raw.edges.name_or_index[e as usize] as usize;
+            if rank_of[idx] == UNKNOWN {
+                let text = g.raw.strings.get(idx as u32);
+                rank_of[idx] = matcher.rank(text.as_ref()).unwrap_or(ABSENT);
+            }
+            if rank_of[idx] != ABSENT {
+                ranks.push(rank_of[idx]);
+            }
+        }
+        ranks.sort_unstable();
+        if let Some(m) = matcher.best(&ranks) {
+            let idx = *name_index[m].get_or_insert_with(|| fresh.add(defs[m].name.clone()));
             classes[node as usize] = idx;
         }
     }

@@ -3,6 +3,7 @@
 
 mod cmd;
 mod format;
+mod gate;
 mod load;
 
 use std::process::ExitCode;
@@ -41,6 +42,10 @@ enum Command {
     Dominators(cmd::dominators::DominatorsArgs),
     /// The leak report: suspects biggest first, with paths, closures and strings.
     Leaks(cmd::leaks::LeaksArgs),
+    /// DevTools' Comparison view of two snapshots: new and deleted objects per class.
+    Diff(cmd::diff::DiffArgs),
+    /// Growth across three or more snapshots: classes, collections, survivors.
+    Trend(cmd::trend::TrendArgs),
     /// Local Node.js processes: pid, uptime, RSS, open inspector port, command line.
     Ps(cmd::ps::PsArgs),
     /// Capture a heap snapshot from a live Node.js process (streamed to disk).
@@ -66,6 +71,8 @@ fn main() -> ExitCode {
         Command::Find(a) => cmd::find::run(a),
         Command::Dominators(a) => cmd::dominators::run(a),
         Command::Leaks(a) => cmd::leaks::run(a),
+        Command::Diff(a) => cmd::diff::run(a),
+        Command::Trend(a) => cmd::trend::run(a),
         Command::Ps(a) => cmd::ps::run(a),
         Command::Snapshot(a) => cmd::snapshot::run(a),
         Command::Profile(a) => cmd::profile::run(a),

@@ -196,7 +196,10 @@ fn growing_listener_list_is_one_finding_with_its_closure() {
     let doc = report("grow-leak.4", &[]);
     let first = &doc["findings"][0];
     let title = first["title"].as_str().unwrap();
-    assert!(title.starts_with("800 'shutdown' listeners on EventEmitter @"), "{title}");
+    assert!(
+        title.starts_with("800 'shutdown' listeners on EventEmitter @"),
+        "{title}"
+    );
     assert_eq!(reason_kinds(first)[0], "listeners");
     assert_eq!(first["holder"]["closure"]["name"], "flushOnShutdown");
 }
@@ -218,4 +221,77 @@ fn text_and_markdown_tell_the_same_story() {
     assert!(md.starts_with("## heapscope leak report"), "{md}");
     assert!(md.contains("### 1. 300 × TCP"), "{md}");
     assert!(md.contains("| check | result | flagged |"), "{md}");
+}
+
+fn report3(series: &str, snapshots: [u32; 3]) -> Value {
+    let files: Vec<PathBuf> = snapshots
+        .iter()
+        .map(|i| snapshot(&format!("{series}.{i}")))
+        .collect();
+    let mut args = vec!["leaks"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    args.push("--json");
+    let out = heapscope(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn three_snapshots_find_what_was_allocated_and_kept() {
+    let doc = report3("grow-leak", [2, 3, 4]);
+    assert_eq!(doc["mode"], "three-snapshot");
+    assert!(doc.get("problem").is_none());
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 3, "{findings:#?}");
+    let listeners = &findings[0];
+    assert_eq!(listeners["count"], 200);
+    assert_eq!(listeners["growth"]["in_final"], 800);
+    assert_eq!(listeners["growth"]["in_baseline"], 400);
+    assert_eq!(listeners["holder"]["closure"]["name"], "flushOnShutdown");
+    let classes: Vec<&str> = findings
+        .iter()
+        .map(|f| f["class_name"].as_str().unwrap())
+        .collect();
+    assert!(classes.contains(&"RequestRecord"), "{classes:?}");
+    assert!(findings.iter().all(|f| f["count"] == 200));
+
+    let healthy = report3("grow-healthy", [2, 3, 4]);
+    assert_eq!(
+        healthy["findings"].as_array().unwrap().len(),
+        0,
+        "{:#}",
+        healthy["findings"]
+    );
+}
+
+#[test]
+fn three_snapshots_of_different_processes_are_refused_clearly() {
+    let files = [
+        snapshot("grow-leak.1"),
+        snapshot("grow-healthy.3"),
+        snapshot("grow-leak.4"),
+    ];
+    let mut args = vec!["leaks"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    args.push("--json");
+    let doc: Value = serde_json::from_slice(&heapscope(&args).stdout).unwrap();
+    assert!(
+        doc["problem"]
+            .as_str()
+            .unwrap()
+            .contains("different processes"),
+        "{doc:#}"
+    );
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 0);
+    let two = heapscope(&[
+        "leaks",
+        files[0].to_str().unwrap(),
+        files[1].to_str().unwrap(),
+    ]);
+    assert_eq!(two.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&two.stderr).contains("BASELINE TARGET FINAL"));
 }

@@ -87,9 +87,7 @@ pub(super) fn collapse(a: &Analysis, own: &Ownership, suspects: Vec<Suspect>) ->
         .into_iter()
         .partition(|s| s.2.reason.kind == ReasonKind::BigClass);
     let mut clusters: Vec<Building> = Vec::new();
-    let best = |clusters: &[Building],
-                shape: &[String],
-                both_ways: bool| {
+    let best = |clusters: &[Building], shape: &[String], both_ways: bool| {
         clusters
             .iter()
             .enumerate()
@@ -105,7 +103,14 @@ pub(super) fn collapse(a: &Analysis, own: &Ownership, suspects: Vec<Suspect>) ->
             .map(|(i, _)| i)
     };
     for (shape, rep, s) in on_paths {
-        match best(&clusters, &shape, false) {
+        // A big single object is a common ancestor of much: it joins only the cluster of
+        // the very node it accumulates in, never one merely below it.
+        let single = matches!(
+            s.reason.kind,
+            ReasonKind::BigObject | ReasonKind::AccumulationPoint
+        );
+        let home = best(&clusters, &shape, false).filter(|&i| !single || clusters[i].0 == shape);
+        match home {
             Some(i) => clusters[i].1.push((shape.len(), rep, s)),
             None => {
                 let len = shape.len();

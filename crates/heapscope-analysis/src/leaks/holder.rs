@@ -40,11 +40,22 @@ pub fn find(
 ) -> Option<Holder> {
     // Only the application's part of the path: Node's own closures (the module loader's,
     // the event loop's) hold everything and explain nothing.
-    let i = path
+    match path
         .nodes
         .iter()
-        .rposition(|&n| is_context(a, n) && own.is_user(n))?;
-    find_on(a, retainers, path, i)
+        .rposition(|&n| is_context(a, n) && own.is_user(n))
+    {
+        Some(i) => find_on(a, retainers, path, i),
+        // The leaked object is a closure itself: what it holds is its own context.
+        None => {
+            let last = *path.nodes.last()?;
+            if a.graph.kind(last) == NodeKind::Closure {
+                of_closure(a, retainers, last)
+            } else {
+                None
+            }
+        }
+    }
 }
 
 /// The holder for the context at `path.nodes[i]`.
@@ -132,12 +143,18 @@ pub fn of_first_listener(a: &Analysis, retainers: &Retainers, list: u32) -> Opti
         .filter(|&e| g.edge_kind(e) == EdgeKind::Element)
         .map(|e| g.to_node(e))
         .find(|&n| g.kind(n) == NodeKind::Closure)?;
+    of_closure(a, retainers, closure)
+}
+
+/// A closure's own context, as the holder of what the closure keeps alive.
+fn of_closure(a: &Analysis, retainers: &Retainers, closure: u32) -> Option<Holder> {
+    let g = &a.graph;
     let context = g
         .edges(closure)
         .find(|&e| g.edge_kind(e) == EdgeKind::Internal && g.edge_name_is(e, "context"))
         .map(|e| g.to_node(e))?;
     let path = RetainingPath {
-        nodes: vec![list, closure, context],
+        nodes: vec![closure, closure, context],
         edges: Vec::new(),
     };
     let mut h = find_on(a, retainers, &path, 2)?;

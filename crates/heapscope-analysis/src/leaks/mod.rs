@@ -173,7 +173,7 @@ pub struct LeakReport {
 
 /// Runs every detector and builds the report.
 pub fn report(a: &Analysis, retainers: &Retainers, opts: &LeakOptions) -> LeakReport {
-    let own = Ownership::compute(a, retainers);
+    let own = Ownership::compute(a);
     report_with(a, retainers, &own, opts)
 }
 
@@ -199,7 +199,7 @@ pub fn report_with(
     node.memory_checks(&mut checks);
 
     let flag_at = node_checks::percent_of(heap, opts.group_percent);
-    let mut findings = Vec::new();
+    let mut flagged = Vec::new();
     let mut below_threshold = 0;
     for cluster in collapse::collapse(a, own, suspects) {
         let retained = union_retained(
@@ -209,20 +209,27 @@ pub fn report_with(
                 .iter()
                 .flat_map(|s| s.members.iter().copied()),
         );
-        let flagged = retained >= flag_at || cluster.suspects.iter().any(|s| s.reason.flagged);
-        if !flagged {
+        if retained >= flag_at || cluster.suspects.iter().any(|s| s.reason.flagged) {
+            flagged.push((retained, cluster));
+        } else {
             below_threshold += 1;
-            continue;
         }
-        findings.push(build_finding(a, retainers, own, cluster, retained));
     }
-    findings.sort_by(|x, y| {
-        y.retained
-            .cmp(&x.retained)
-            .then(y.count.cmp(&x.count))
-            .then(x.representative.cmp(&y.representative))
+    flagged.sort_by(|x, y| {
+        y.0.cmp(&x.0)
+            .then(
+                y.1.suspects[0]
+                    .members
+                    .len()
+                    .cmp(&x.1.suspects[0].members.len()),
+            )
+            .then(x.1.representative.cmp(&y.1.representative))
     });
-    findings.truncate(opts.max_findings);
+    flagged.truncate(opts.max_findings);
+    let findings = flagged
+        .into_iter()
+        .map(|(retained, cluster)| build_finding(a, retainers, own, cluster, retained))
+        .collect();
     LeakReport {
         heap_size: heap,
         findings,

@@ -15,7 +15,7 @@
 use heapscope_format::EdgeKind;
 
 use crate::bits::BitVec;
-use crate::{Analysis, Retainers, BASE_SYSTEM_DISTANCE, NO_DISTANCE};
+use crate::{Analysis, BASE_SYSTEM_DISTANCE, NO_DISTANCE};
 
 pub(crate) const NO_EDGE: u32 = u32::MAX;
 
@@ -37,49 +37,60 @@ enum Origin {
 }
 
 impl Ownership {
-    pub fn compute(a: &Analysis, retainers: &Retainers) -> Ownership {
+    /// One forward pass over the edges in distance order: a node's parent is its retainer
+    /// one step nearer the roots with the lowest edge ordinal — the first such edge seen,
+    /// since nodes of one distance are visited by ordinal and edges are stored by owner —
+    /// the same choice as [`crate::views::retaining_paths`]'s first path.
+    pub fn compute(a: &Analysis) -> Ownership {
         let g = &a.graph;
         let n = a.node_count();
         let origin = origins(a);
         let order = by_distance(&a.distance);
         let mut parent_edge = vec![NO_EDGE; n];
+        let mut parent_node = vec![u32::MAX; n];
         let mut user = BitVec::new(n);
-        let mut internal = BitVec::new(n);
         for &v in &order {
+            if origin[v as usize] == Origin::User {
+                user.set(v);
+            }
+        }
+        let is_top = |v: u32| {
             let d = a.distance[v as usize];
-            let own = origin[v as usize];
-            let top = v == g.root || d <= 1 || d == BASE_SYSTEM_DISTANCE + 1;
-            let mut is_user = own == Origin::User;
-            let mut chosen = NO_EDGE;
-            if !top {
-                for &e in retainers.of(v) {
-                    if g.edge_kind(e) == EdgeKind::Weak {
-                        continue;
-                    }
-                    let p = g.edge_owner(e);
-                    if p == v || a.distance[p as usize] != d - 1 {
-                        continue;
-                    }
-                    if chosen == NO_EDGE || e < chosen {
-                        chosen = e;
-                    }
-                    // Node's own closures stay Node's, whoever holds them.
-                    if own != Origin::Internal && !blocks_user(g, e) {
-                        is_user |= user.get(p);
-                    }
+            v == g.root || d <= 1 || d == BASE_SYSTEM_DISTANCE + 1
+        };
+        for &p in &order {
+            let next = a.distance[p as usize] + 1;
+            let p_user = user.get(p);
+            for e in g.edges(p) {
+                let t = g.to_node(e);
+                if t == p || a.distance[t as usize] != next || g.edge_kind(e) == EdgeKind::Weak {
+                    continue;
+                }
+                if is_top(t) {
+                    continue;
+                }
+                if parent_edge[t as usize] == NO_EDGE {
+                    parent_edge[t as usize] = e;
+                    parent_node[t as usize] = p;
+                }
+                // Node's own closures stay Node's, whoever holds them.
+                if p_user && origin[t as usize] != Origin::Internal && !blocks_user(g, e) {
+                    user.set(t);
                 }
             }
-            parent_edge[v as usize] = chosen;
-            if is_user {
-                user.set(v);
+        }
+        let mut internal = BitVec::new(n);
+        for &v in &order {
+            if user.get(v) {
                 continue;
             }
-            let inherited = if chosen == NO_EDGE {
-                d >= BASE_SYSTEM_DISTANCE
+            let parent = parent_node[v as usize];
+            let inherited = if parent == u32::MAX {
+                a.distance[v as usize] >= BASE_SYSTEM_DISTANCE
             } else {
-                internal.get(g.edge_owner(chosen))
+                internal.get(parent)
             };
-            if own == Origin::Internal || inherited {
+            if origin[v as usize] == Origin::Internal || inherited {
                 internal.set(v);
             }
         }
@@ -150,9 +161,14 @@ fn origins(a: &Analysis) -> Vec<Origin> {
     }
     // CommonJS modules of the application (Node's own are `BuiltinModule`): what their
     // `exports` hold is the application's, whatever Node object leads to them.
+    let module_classes: Vec<u32> = a
+        .classes
+        .iter()
+        .filter(|c| c.name == "Module")
+        .map(|c| a.class_index[c.first_node as usize])
+        .collect();
     for (n, o) in origin.iter_mut().enumerate() {
-        let n = n as u32;
-        if g.kind(n) == NodeKind::Object && a.class_name(n) == "Module" {
+        if module_classes.contains(&a.class_index[n]) && g.kind(n as u32) == NodeKind::Object {
             *o = Origin::User;
         }
     }

@@ -1,7 +1,9 @@
 //! `heapscope leaks FILE`: the leak report — suspects biggest first, each with what it
 //! retains, why it is suspected, one path to a GC root, the closure holding it and the
-//! strings found on it. Terminal text (colors unless `NO_COLOR`), `--markdown` or `--json`
-//! (schema `heapscope.leaks/1`, documented in docs/leaks-json.md).
+//! strings found on it. With three snapshots of one process (`BASELINE TARGET FINAL`) the
+//! findings are the three-snapshot technique's clusters instead (see leaks3.rs). Terminal
+//! text (colors unless `NO_COLOR`), `--markdown` or `--json` (schema `heapscope.leaks/1`,
+//! documented in docs/leaks-json.md).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -17,8 +19,10 @@ use crate::load;
 
 #[derive(Args, Debug)]
 pub struct LeaksArgs {
-    /// Heap snapshot (.heapsnapshot, optionally gzipped), or - for stdin.
-    pub file: PathBuf,
+    /// One heap snapshot (.heapsnapshot, optionally gzipped; - for stdin), or three of one
+    /// process: BASELINE TARGET FINAL (objects new in TARGET and still alive in FINAL).
+    #[arg(required = true, num_args = 1..=3, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// Print JSON (schema heapscope.leaks/1) instead of text.
     #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
@@ -55,6 +59,9 @@ pub struct LeaksArgs {
     /// Flag ArrayBuffer backing stores above this many MB in all.
     #[arg(long, default_value_t = 64, value_name = "MB")]
     pub external_mb: u64,
+    /// Three snapshots: clusters with fewer new-and-alive objects than this are left out.
+    #[arg(long, default_value_t = 10, value_name = "COUNT")]
+    pub min_survivors: u64,
     /// Also report objects held only by Node's internals (module cache, builtins, code).
     #[arg(long)]
     pub include_internals: bool,
@@ -83,7 +90,18 @@ impl LeaksArgs {
 #[derive(Serialize)]
 pub struct LeaksJson {
     pub schema: &'static str,
+    /// `single` (one snapshot) or `three-snapshot`.
+    pub mode: &'static str,
     pub file: String,
+    /// Three-snapshot mode: the BASELINE and TARGET files (FINAL is `file`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Three-snapshot mode: why no clusters could be computed (snapshots of different
+    /// processes), if so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     pub heap_size: u64,
     pub node_count: usize,
     pub findings: Vec<FindingJson>,
@@ -104,6 +122,20 @@ pub struct FindingJson {
     pub path: Vec<StepJson>,
     pub holder: Option<HolderJson>,
     pub strings: Vec<StringJson>,
+    /// Three-snapshot mode: objects of this path shape in each age group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub growth: Option<GrowthJson>,
+}
+
+#[derive(Serialize)]
+pub struct GrowthJson {
+    /// Already alive in BASELINE.
+    pub in_baseline: u64,
+    /// New in TARGET since BASELINE and alive in FINAL: the leak candidates.
+    pub new_in_target: u64,
+    /// Newer than TARGET.
+    pub added_after_target: u64,
+    pub in_final: u64,
 }
 
 #[derive(Serialize)]
@@ -160,10 +192,20 @@ pub struct CheckJson {
 }
 
 pub fn run(args: &LeaksArgs) -> Result<()> {
-    let a = load::analyze(&args.file)?;
-    let retainers = a.retainers();
-    let report = leaks::report(&a, &retainers, &args.options());
-    let doc = to_json(&a, &report, &args.file.display().to_string());
+    let doc = match args.files.as_slice() {
+        [file] => {
+            let a = load::analyze(file)?;
+            let retainers = a.retainers();
+            let report = leaks::report(&a, &retainers, &args.options());
+            to_json(&a, &report, &file.display().to_string())
+        }
+        [baseline, target, last] => crate::cmd::leaks3::report(baseline, target, last, args)?,
+        _ => clap::Error::raw(
+            clap::error::ErrorKind::WrongNumberOfValues,
+            "leaks takes one snapshot, or three of one process: BASELINE TARGET FINAL\n",
+        )
+        .exit(),
+    };
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
@@ -181,7 +223,11 @@ pub fn to_json(a: &Analysis, report: &LeakReport, file: &str) -> LeaksJson {
     let scripts = views::script_names(a);
     LeaksJson {
         schema: "heapscope.leaks/1",
+        mode: "single",
         file: file.to_string(),
+        baseline: None,
+        target: None,
+        problem: None,
         heap_size: report.heap_size,
         node_count: a.node_count(),
         findings: report
@@ -250,41 +296,56 @@ fn finding_json(
             })
             .collect(),
         ids: f.sample.iter().map(|&n| g.id(n)).collect(),
-        path: f
-            .path
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| StepJson {
-                id: g.id(n),
-                name: a.display_name(n),
-                class_name: a.class_name(n).into_owned(),
-                node_type: g.raw.node_type_name(n).to_string(),
-                edge: f.path.edges.get(i).map(|&e| views::edge_label(a, e)),
-            })
-            .collect(),
-        holder: f.holder.as_ref().map(|h| HolderJson {
-            context_id: g.id(h.context),
-            closure: h.closure.map(|c| function_json(a, scripts, c)),
-            function: h.function.map(|c| {
-                let mut f = function_json(a, scripts, c);
-                if let Some(name) = &h.function_name {
-                    f.name = name.clone();
-                }
-                f
-            }),
-            via: h.via.clone(),
-            variables: h.variables.clone(),
-        }),
-        strings: f
-            .strings
-            .iter()
-            .map(|s| StringJson {
-                text: s.text.clone(),
-                kind: s.kind.name(),
-                count: s.count,
-                id: g.id(s.node),
-            })
-            .collect(),
+        path: path_json(a, &f.path),
+        holder: f.holder.as_ref().map(|h| holder_json(a, scripts, h)),
+        strings: strings_json(a, &f.strings),
+        growth: None,
     }
+}
+
+pub fn path_json(a: &Analysis, path: &views::RetainingPath) -> Vec<StepJson> {
+    let g = &a.graph;
+    path.nodes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| StepJson {
+            id: g.id(n),
+            name: a.display_name(n),
+            class_name: a.class_name(n).into_owned(),
+            node_type: g.raw.node_type_name(n).to_string(),
+            edge: path.edges.get(i).map(|&e| views::edge_label(a, e)),
+        })
+        .collect()
+}
+
+pub fn holder_json(
+    a: &Analysis,
+    scripts: &std::collections::HashMap<u32, String>,
+    h: &leaks::Holder,
+) -> HolderJson {
+    HolderJson {
+        context_id: a.graph.id(h.context),
+        closure: h.closure.map(|c| function_json(a, scripts, c)),
+        function: h.function.map(|c| {
+            let mut f = function_json(a, scripts, c);
+            if let Some(name) = &h.function_name {
+                f.name = name.clone();
+            }
+            f
+        }),
+        via: h.via.clone(),
+        variables: h.variables.clone(),
+    }
+}
+
+pub fn strings_json(a: &Analysis, strings: &[leaks::FoundString]) -> Vec<StringJson> {
+    strings
+        .iter()
+        .map(|s| StringJson {
+            text: s.text.clone(),
+            kind: s.kind.name(),
+            count: s.count,
+            id: a.graph.id(s.node),
+        })
+        .collect()
 }

@@ -118,12 +118,22 @@ fn headline(f: &FindingJson) -> String {
 pub fn text(doc: &LeaksJson, color: bool) -> String {
     let st = Style { color };
     let mut out = format!(
-        "{} {} — {} heap, {} objects\n\n",
+        "{} {} — {} heap, {} objects\n",
         st.bold("Leak report for"),
         doc.file,
         size(doc.heap_size),
         count(doc.node_count as u64)
     );
+    if let (Some(b), Some(t)) = (&doc.baseline, &doc.target) {
+        out.push_str(&format!(
+            "three snapshots: objects new in {t} since {b}, still alive in {}\n",
+            doc.file
+        ));
+    }
+    if let Some(p) = &doc.problem {
+        out.push_str(&format!("{} {p}\n", st.warn("!")));
+    }
+    out.push('\n');
     if doc.findings.is_empty() {
         out.push_str("No leak suspects above the thresholds.\n\n");
     }
