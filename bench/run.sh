@@ -237,6 +237,8 @@ for s in "${SIZE_LIST[@]}"; do
       if [ "$RUN_COMPARE" = 1 ]; then
         measure "$s" heapscope-diff "$HEAPSCOPE" diff "$SNAP_FILE" "$SNAP_FILE" --json
         measure "$s" heapscope-trend3 "$HEAPSCOPE" trend "$SNAP_FILE" "$SNAP_FILE" "$SNAP_FILE" --json
+        # BASELINE and TARGET are parsed for ids only; FINAL alone is analysed.
+        measure "$s" heapscope-leaks3 "$HEAPSCOPE" leaks "$SNAP_FILE" "$SNAP_FILE" "$SNAP_FILE" --json
       fi
     else
       record_missing "$s" heapscope "no heapscope binary"

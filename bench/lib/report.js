@@ -19,6 +19,7 @@ const TOOL_LABEL = {
   heapscope: 'heapscope',
   'heapscope-diff': 'heapscope diff (2 snapshots)',
   'heapscope-trend3': 'heapscope trend (3 snapshots)',
+  'heapscope-leaks3': 'heapscope leaks BASELINE TARGET FINAL',
   devtools: 'DevTools (heap-snapshot-toolkit)',
   memlab: 'memlab',
 };

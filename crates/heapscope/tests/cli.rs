@@ -2,40 +2,17 @@
 //! parity through the CLI, stdin, exit codes and error messages.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
-fn snapshot(name: &str) -> PathBuf {
-    fixtures().join(format!("snapshots/{name}.heapsnapshot.gz"))
-}
+mod common;
+use common::{fixtures, heapscope, ok_stdout, snapshot};
 
 fn golden(name: &str) -> Value {
     let text = std::fs::read(fixtures().join(format!("golden/{name}.json"))).unwrap();
     serde_json::from_slice(&text).unwrap()
-}
-
-fn heapscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heapscope"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run heapscope")
-}
-
-fn ok_stdout(args: &[&str]) -> String {
-    let out = heapscope(args);
-    assert!(
-        out.status.success(),
-        "heapscope {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn gunzip(path: &Path) -> Vec<u8> {

@@ -3,33 +3,14 @@
 //! leak): JSON figures, the `--fail-on` gate's exit codes, and snapshots of different
 //! processes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
 use serde_json::Value;
 
+mod common;
+use common::{heapscope, json};
+
+/// A fixture snapshot's path as a command-line argument.
 fn snapshot(name: &str) -> String {
-    let p: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../../fixtures/snapshots/{name}.heapsnapshot.gz"));
-    p.to_str().unwrap().to_string()
-}
-
-fn heapscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heapscope"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run heapscope")
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = heapscope(args);
-    assert!(
-        out.status.success(),
-        "heapscope {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::snapshot(name).to_str().unwrap().to_string()
 }
 
 fn class<'a>(v: &'a Value, name: &str) -> &'a Value {

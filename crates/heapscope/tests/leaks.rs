@@ -3,23 +3,12 @@
 //! closure with its variables, file and line, the `535` reply surfaced, and no finding on
 //! healthy processes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
-fn snapshot(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../../fixtures/snapshots/{name}.heapsnapshot.gz"))
-}
-
-fn heapscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heapscope"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run heapscope")
-}
+mod common;
+use common::{heapscope, snapshot};
 
 fn report(name: &str, extra: &[&str]) -> Value {
     let file = snapshot(name);

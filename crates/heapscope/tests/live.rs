@@ -5,28 +5,13 @@
 #[path = "../../heapscope-inspector/tests/support/mod.rs"]
 mod support;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 use support::{closed_port, temp_dir, NodeChild};
 
-fn heapscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heapscope"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run heapscope")
-}
-
-fn ok_stdout(args: &[&str]) -> String {
-    let out = heapscope(args);
-    assert!(
-        out.status.success(),
-        "heapscope {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{heapscope, ok_stdout};
 
 #[test]
 fn ps_lists_node_with_its_inspector() {
