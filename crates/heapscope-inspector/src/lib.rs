@@ -15,6 +15,8 @@
 //! - [`calltree`], [`cpuprofile`], [`heapprofile`], [`top`], [`flamegraph`]: reading those
 //!   files back — one call-tree model for both, top functions by self and total, and a
 //!   self-contained SVG/HTML flame graph.
+//! - [`watch`]: what `heapscope watch` samples, the rule language, the leak trend, the
+//!   actions and the Prometheus exposition.
 //!
 //! The async API runs on any tokio runtime; heapscope's CLI uses a current-thread one.
 
@@ -34,6 +36,7 @@ pub mod procs;
 pub mod profile;
 pub mod snapshot;
 pub mod top;
+pub mod watch;
 
 pub use attach::{attach, AttachOptions, Attached, TargetSpec};
 pub use error::{InspectorError, Result};

@@ -42,10 +42,18 @@ pub async fn cpu_profile(
     options: CpuProfileOptions,
 ) -> Result<PathBuf> {
     let file = AtomicFile::create(out)?;
+    start_cpu_profile(client, options.interval).await?;
+    tokio::time::sleep(options.duration).await;
+    finish_cpu_profile(client, file, options.duration).await
+}
+
+/// Starts recording a CPU profile; [`stop_cpu_profile`] ends it. Split in two so a caller
+/// (`watch`) can keep using the session while the profile records.
+pub async fn start_cpu_profile(client: &mut CdpClient, interval: Duration) -> Result<()> {
     client
         .call::<serde_json::Value>("Profiler.enable", json!({}))
         .await?;
-    let interval_us = options.interval.as_micros().max(1) as u64;
+    let interval_us = interval.as_micros().max(1) as u64;
     client
         .call::<serde_json::Value>(
             "Profiler.setSamplingInterval",
@@ -54,10 +62,37 @@ pub async fn cpu_profile(
         .await?;
     client
         .call::<serde_json::Value>("Profiler.start", json!({}))
-        .await?;
-    tokio::time::sleep(options.duration).await;
+        .await
+        .map(drop)
+}
+
+/// Stops the CPU profile started by [`start_cpu_profile`] `recorded` ago and writes it to
+/// `out`.
+pub async fn stop_cpu_profile(
+    client: &mut CdpClient,
+    out: &Path,
+    recorded: Duration,
+) -> Result<PathBuf> {
+    let file = match AtomicFile::create(out) {
+        Ok(file) => file,
+        Err(e) => {
+            // Stop anyway: a profiler left running costs the target CPU until it detaches.
+            let _ = client
+                .call::<serde_json::Value>("Profiler.stop", json!({}))
+                .await;
+            return Err(e);
+        }
+    };
+    finish_cpu_profile(client, file, recorded).await
+}
+
+async fn finish_cpu_profile(
+    client: &mut CdpClient,
+    file: AtomicFile,
+    recorded: Duration,
+) -> Result<PathBuf> {
     let result: ProfileResult =
-        stop_with_timeout(client, "Profiler.stop", json!({}), options.duration).await?;
+        stop_with_timeout(client, "Profiler.stop", json!({}), recorded).await?;
     let _ = client
         .call::<serde_json::Value>("Profiler.disable", json!({}))
         .await;

@@ -58,6 +58,10 @@ enum Command {
     Cpu(cmd::cpu::CpuArgs),
     /// Top allocating functions of a .heapprofile by sampled bytes; flame graph.
     Alloc(cmd::alloc::AllocArgs),
+    /// Sample live Node.js processes' memory: store, rules with actions, Prometheus metrics.
+    Watch(cmd::watch::WatchArgs),
+    /// The web console: upload snapshots, browse leak reports and objects in a browser.
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +83,8 @@ fn main() -> ExitCode {
         Command::Sample(a) => cmd::sample::run(a),
         Command::Cpu(a) => cmd::cpu::run(a),
         Command::Alloc(a) => cmd::alloc::run(a),
+        Command::Watch(a) => cmd::watch::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

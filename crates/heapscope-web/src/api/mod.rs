@@ -1,0 +1,91 @@
+//! The router: the console's pages and assets, and the JSON API under `/api/`, all behind
+//! the token check.
+
+mod diff;
+mod objects;
+mod snapshots;
+mod summary;
+
+pub use diff::{LastComparison, LastThreeSnapshot};
+pub use objects::Group;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+
+use crate::error::{ApiError, ApiResult};
+use crate::{auth, ui, upload, AppState};
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route(
+            "/api/snapshots",
+            get(snapshots::list)
+                .put(upload::upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/snapshots/{sid}",
+            get(snapshots::get_one).delete(snapshots::delete),
+        )
+        .route("/api/snapshots/{sid}/file", get(snapshots::download))
+        .route("/api/snapshots/{sid}/summary", get(summary::summary))
+        .route("/api/snapshots/{sid}/instances", get(summary::instances))
+        .route("/api/snapshots/{sid}/statistics", get(summary::statistics))
+        .route("/api/snapshots/{sid}/leaks", get(summary::leaks))
+        .route("/api/snapshots/{sid}/objects/{id}", get(objects::object))
+        .route("/api/snapshots/{sid}/objects/{id}/path", get(objects::path))
+        .route("/api/snapshots/{sid}/dominators", get(objects::dominators))
+        .route("/api/snapshots/{sid}/diff", get(diff::diff))
+        .route(
+            "/api/snapshots/{sid}/three-snapshot",
+            get(diff::three_snapshot),
+        )
+        .fallback(|| async { ApiResult::<()>::Err(ApiError::not_found("no such API endpoint")) });
+    Router::new()
+        .route("/", get(ui::index))
+        .route("/ui/{file}", get(ui::asset))
+        .merge(api)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .with_state(state)
+}
+
+/// The analysed snapshot `sid`: 404 when unknown, 409 while it is not ready, and analysed
+/// now (on a blocking thread) when it is ready but not in memory.
+pub async fn loaded(
+    state: &Arc<AppState>,
+    sid: &str,
+) -> ApiResult<(
+    heapscope_store::snapshots::SnapshotRow,
+    Arc<crate::cache::Loaded>,
+)> {
+    let row = snapshots::row(state, sid)?;
+    if row.status != heapscope_store::snapshots::Status::Ready {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            format!(
+                "snapshot {} is {}{}",
+                row.id,
+                row.status.as_str(),
+                row.error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    if let Some(l) = state.cache.get(row.id) {
+        return Ok((row, l));
+    }
+    let cache = state.cache.clone();
+    let (id, file) = (row.id, row.file.clone());
+    let loaded = tokio::task::spawn_blocking(move || cache.get_or_analyze(id, &file))
+        .await
+        .map_err(|e| ApiError::internal(format!("the analysis thread failed: {e}")))??;
+    Ok((row, loaded))
+}
