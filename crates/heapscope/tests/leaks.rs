@@ -97,6 +97,13 @@ fn smtp_leak_names_the_socket_group_first_with_its_exact_count() {
         first["path"].as_array().unwrap().last().unwrap()["class_name"],
         "TCP"
     );
+    // Only strings many of the connections share: not each one's own `250 … queued as`.
+    let strings = first["strings"].as_array().unwrap();
+    assert!(!strings.is_empty());
+    assert!(
+        strings.iter().all(|s| s["count"].as_u64().unwrap() >= 20),
+        "{strings:#?}"
+    );
     let listeners = doc["checks"]
         .as_array()
         .unwrap()

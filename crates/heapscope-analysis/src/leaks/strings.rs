@@ -248,6 +248,10 @@ pub fn near(a: &Analysis, own: &Ownership, members: &[u32], limit: usize) -> Vec
             node,
         })
         .collect();
+    // A string on one connection out of two hundred says little about why they all leak
+    // (each has its own `250 … queued as` reply); keep what a tenth of them share.
+    let common = (members.len() as u64 / 10).max(1);
+    out.retain(|f| f.count >= common);
     // Replies and errors first, then by how many members share the string.
     let rank = |k: StringKind| match k {
         StringKind::Reply | StringKind::Error => 0,
