@@ -293,3 +293,46 @@ pub fn string_text(a: &Analysis, node: u32, max_len: usize) -> Option<String> {
     }
     Some(text)
 }
+
+/// Dominated children of `node` grouped as Easy-Monitor groups siblings — same display
+/// name, shallow size and distance — as `(largest member, member count, summed retained
+/// size)`, biggest first. Children are visited by retained size (then id), so a group's
+/// first member is its largest.
+pub fn grouped_dominated(a: &Analysis, node: u32) -> Vec<(u32, usize, u64)> {
+    /// Names are compared by string index where the display name is the raw name, which
+    /// keeps grouping a node with hundreds of thousands of children cheap.
+    #[derive(Hash, PartialEq, Eq)]
+    enum Name {
+        Index(NodeKind, u32),
+        Text(String),
+    }
+    let g = &a.graph;
+    let name = |n: u32| match g.kind(n) {
+        NodeKind::ConsString => Name::Text(a.display_name(n)),
+        NodeKind::Object if g.raw_name_is(n, "Object") => Name::Text(a.display_name(n)),
+        kind => Name::Index(kind, g.name_index(n)),
+    };
+    let mut children: Vec<u32> = a.dominator_tree.children(node).to_vec();
+    children.sort_by(|&x, &y| {
+        a.retained[y as usize]
+            .cmp(&a.retained[x as usize])
+            .then(g.id(x).cmp(&g.id(y)))
+    });
+    let mut index: std::collections::HashMap<(Name, u32, i32), usize> = Default::default();
+    let mut out: Vec<(u32, usize, u64)> = Vec::new();
+    for c in children {
+        let key = (name(c), g.self_size(c), a.distance[c as usize]);
+        match index.get(&key) {
+            Some(&i) => {
+                out[i].1 += 1;
+                out[i].2 += a.retained[c as usize];
+            }
+            None => {
+                index.insert(key, out.len());
+                out.push((c, 1, a.retained[c as usize]));
+            }
+        }
+    }
+    out.sort_by_key(|grp| std::cmp::Reverse(grp.2));
+    out
+}

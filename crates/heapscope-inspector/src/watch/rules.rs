@@ -122,6 +122,7 @@ fn parse_action(text: &str) -> Result<Action, String> {
 
 /// `30s`, `500ms`, `2m`, `1h`, or a number of seconds; up to a week.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());

@@ -1,7 +1,6 @@
 //! One object (its Edges and Retainers, each paged), its path to a GC root, and the
 //! dominator tree one level at a time with identical siblings grouped as ×N.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -170,24 +169,6 @@ pub struct DominatorsJson {
     groups: Vec<GroupJson>,
 }
 
-/// What siblings must share to be grouped, besides shallow size and distance: their display
-/// name. Most display names are the raw name, so the name's string index stands for it and
-/// no text is built; cons strings and plain objects (`{a, b}`) have computed names.
-#[derive(Hash, PartialEq, Eq)]
-enum GroupName {
-    Index(NodeKind, u32),
-    Text(String),
-}
-
-fn group_name(a: &Analysis, n: u32) -> GroupName {
-    let g = &a.graph;
-    match g.kind(n) {
-        NodeKind::ConsString => GroupName::Text(a.display_name(n)),
-        NodeKind::Object if g.raw_name_is(n, "Object") => GroupName::Text(a.display_name(n)),
-        kind => GroupName::Index(kind, g.name_index(n)),
-    }
-}
-
 /// `(largest member, member count, summed retained size)`.
 pub type Group = (u32, usize, u64);
 
@@ -201,34 +182,10 @@ fn groups(l: &Loaded, node: u32) -> Arc<Vec<Group>> {
             return groups.clone();
         }
     }
-    let a = &l.analysis;
-    let mut children: Vec<u32> = a.dominator_tree.children(node).to_vec();
-    children.sort_by(|&x, &y| {
-        a.retained[y as usize]
-            .cmp(&a.retained[x as usize])
-            .then(a.graph.id(x).cmp(&a.graph.id(y)))
-    });
-    let mut index: HashMap<(GroupName, u32, i32), usize> = HashMap::new();
-    let mut out: Vec<Group> = Vec::new();
-    for c in children {
-        let key = (
-            group_name(a, c),
-            a.graph.self_size(c),
-            a.distance[c as usize],
-        );
-        match index.get(&key) {
-            Some(&i) => {
-                out[i].1 += 1;
-                out[i].2 += a.retained[c as usize];
-            }
-            None => {
-                index.insert(key, out.len());
-                out.push((c, 1, a.retained[c as usize]));
-            }
-        }
-    }
-    out.sort_by_key(|g| std::cmp::Reverse(g.2));
-    let out = Arc::new(out);
+    let out = Arc::new(heapscope_analysis::views::grouped_dominated(
+        &l.analysis,
+        node,
+    ));
     *last = Some((node, out.clone()));
     out
 }

@@ -2,7 +2,6 @@
 //! by retained size, with Easy-Monitor's grouping: siblings sharing name, shallow size and
 //! distance are one line `×N`.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -64,27 +63,7 @@ fn groups(a: &Analysis, node: u32, no_group: bool) -> Vec<(u32, usize, u64)> {
             .map(|c| (c, 1, a.retained[c as usize]))
             .collect();
     }
-    let mut index: HashMap<(String, u32, i32), usize> = HashMap::new();
-    let mut out: Vec<(u32, usize, u64)> = Vec::new();
-    for c in children {
-        let key = (
-            a.display_name(c),
-            a.graph.self_size(c),
-            a.distance[c as usize],
-        );
-        match index.get(&key) {
-            Some(&i) => {
-                out[i].1 += 1;
-                out[i].2 += a.retained[c as usize];
-            }
-            None => {
-                index.insert(key, out.len());
-                out.push((c, 1, a.retained[c as usize]));
-            }
-        }
-    }
-    out.sort_by_key(|g| std::cmp::Reverse(g.2));
-    out
+    heapscope_analysis::views::grouped_dominated(a, node)
 }
 
 fn tree(
