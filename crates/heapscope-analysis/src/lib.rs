@@ -12,6 +12,7 @@
 
 mod aggregates;
 mod bits;
+mod class_members;
 pub mod compare;
 mod detached;
 mod distances;
@@ -19,6 +20,7 @@ pub mod dominators;
 mod essential;
 mod flags;
 mod graph;
+mod image;
 pub mod leaks;
 pub mod names;
 mod retainers;
@@ -33,9 +35,11 @@ use std::time::{Duration, Instant};
 use heapscope_format::{RawSnapshot, SourceLocation};
 
 pub use aggregates::ClassAggregate;
+pub use class_members::ClassMembers;
 pub use distances::{BASE_SYSTEM_DISTANCE, NO_DISTANCE};
 pub use dominators::DominatorTree;
 pub use graph::HeapGraph;
+pub use image::AnalysisParts;
 pub use retainers::Retainers;
 pub use statistics::Statistics;
 

@@ -336,3 +336,20 @@ pub fn grouped_dominated(a: &Analysis, node: u32) -> Vec<(u32, usize, u64)> {
     out.sort_by_key(|grp| std::cmp::Reverse(grp.2));
     out
 }
+
+/// [`grouped_dominated`] for every node with at least `min_children` dominated children,
+/// computed ahead (in parallel) so that opening such a level in the Dominators view does not
+/// group hundreds of thousands of siblings on demand.
+#[allow(clippy::type_complexity)] // (node, its groups): a list of pairs, nothing more
+pub fn wide_dominator_groups(
+    a: &Analysis,
+    min_children: usize,
+) -> Vec<(u32, std::sync::Arc<Vec<(u32, usize, u64)>>)> {
+    use rayon::prelude::*;
+    let wide: Vec<u32> = (0..a.node_count() as u32)
+        .filter(|&n| a.dominator_tree.children(n).len() >= min_children)
+        .collect();
+    wide.into_par_iter()
+        .map(|n| (n, std::sync::Arc::new(grouped_dominated(a, n))))
+        .collect()
+}

@@ -65,6 +65,40 @@ impl StringTable {
         self.bytes.len()
     }
 
+    /// The table's storage, for persisting it: the raw bytes, the offsets (bit 63 marks
+    /// escaped strings) and the added strings.
+    pub fn parts(&self) -> (&[u8], &[u64], &[String]) {
+        (&self.bytes, &self.offsets, &self.extra)
+    }
+
+    /// Rebuilds a table from [`StringTable::parts`], checking that the offsets start at 0,
+    /// never decrease and stay within the bytes.
+    pub fn from_parts(
+        bytes: Vec<u8>,
+        offsets: Vec<u64>,
+        extra: Vec<String>,
+    ) -> Result<StringTable, String> {
+        if offsets.first().map(|o| o & !ESCAPED) != Some(0) {
+            return Err("string offsets must start at 0".into());
+        }
+        let mut previous = 0u64;
+        for (i, &o) in offsets.iter().enumerate() {
+            let o = o & !ESCAPED;
+            if o < previous || o > bytes.len() as u64 {
+                return Err(format!(
+                    "string offset {i} is {o}, expected {previous}..={}",
+                    bytes.len()
+                ));
+            }
+            previous = o;
+        }
+        Ok(StringTable {
+            bytes,
+            offsets,
+            extra,
+        })
+    }
+
     /// Appends a derived string and returns its index.
     pub fn add(&mut self, s: String) -> u32 {
         self.extra.push(s);

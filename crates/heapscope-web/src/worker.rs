@@ -1,7 +1,8 @@
 //! The analysis worker: one thread, one snapshot at a time, in upload order. Progress goes to
 //! the store (reading the file, then the analysis phases, then the leak report); the result
-//! goes to the in-memory cache and the leak report, as JSON text, to the store. A crash
-//! leaves the row `analyzing`, which the store turns back into `queued` on the next open.
+//! goes to the in-memory cache and to a sidecar file (`cache`), the leak report, as JSON
+//! text, to the store. A crash leaves the row `analyzing`, which the store turns back into
+//! `queued` on the next open; a sidecar is renamed into place only when complete.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -118,8 +119,9 @@ fn analyze(store: &Store, cache: &Cache, id: i64, raw: Option<RawSnapshot>) -> R
             READ_SHARE + (1.0 - READ_SHARE) * 0.9 * phase_fraction(phase),
         )
     });
+    progress("indexes", READ_SHARE + (1.0 - READ_SHARE) * 0.88);
+    let loaded = Loaded::new(analysis, None, None);
     progress("leak report", READ_SHARE + (1.0 - READ_SHARE) * 0.9);
-    let loaded = Loaded::new(analysis);
     let a = &loaded.analysis;
     let report = leaks::report(a, &loaded.retainers, &LeakOptions::default());
     let doc = crate::leaks_json::to_json(a, &report, &row.name);
@@ -127,6 +129,28 @@ fn analyze(store: &Store, cache: &Cache, id: i64, raw: Option<RawSnapshot>) -> R
     let (nodes, edges) = (a.node_count() as u64, a.edge_count() as u64);
     // Deleted meanwhile: keep nothing.
     if store.with_conn(|c| snapshots::get(c, id))?.is_none() {
+        return Ok(());
+    }
+    progress(
+        "saving the analysis",
+        READ_SHARE + (1.0 - READ_SHARE) * 0.95,
+    );
+    // Without a sidecar the snapshot is still usable (analysed again on its next load):
+    // a failed save is reported, not fatal.
+    let sidecar = cache.sidecar_of(&row.file);
+    let saved = match &sidecar {
+        Ok((path, fp)) => loaded.save(path, fp),
+        Err(e) => Err(anyhow::anyhow!("{e:#}")),
+    };
+    if let Err(e) = saved {
+        eprintln!("heapscope serve: the analysis of #{id} was not saved: {e:#}");
+    }
+    // Deleted while saving (its file, which names the sidecar, may be gone already): take
+    // the sidecar back by the path computed before.
+    if store.with_conn(|c| snapshots::get(c, id))?.is_none() {
+        if let Ok((path, _)) = &sidecar {
+            let _ = std::fs::remove_file(path);
+        }
         return Ok(());
     }
     store.with_conn(|c| {

@@ -118,11 +118,30 @@ pub fn timings_enabled() -> bool {
     std::env::var_os("HEAPSCOPE_TIMINGS").is_some_and(|v| v != "0")
 }
 
-/// Reads and analyses a snapshot.
+/// The Summary view's data from a valid cached analysis of `path`, without the graph.
+pub fn cached_overview(path: &Path) -> Option<heapscope_store::sidecar::Overview> {
+    crate::cache::Lookup::new(path)?.load_overview()
+}
+
+/// Reads and analyses a snapshot, or reads its analysis back from the cache (see `cache`).
 pub fn analyze(path: &Path) -> Result<Analysis> {
     let started = Instant::now();
+    let cached = crate::cache::Lookup::new(path);
+    if let Some(a) = cached.as_ref().and_then(|c| c.load()) {
+        if timings_enabled() {
+            eprintln!(
+                "[timings] analysis read from the cache {:.3}s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        return Ok(a);
+    }
     let raw = read_snapshot(path)?;
-    Ok(analyze_raw(raw, started))
+    let a = analyze_raw(raw, started);
+    if let Some(c) = cached {
+        c.save(&a);
+    }
+    Ok(a)
 }
 
 /// Analyses a parsed snapshot (also one parsed while it was being captured); `started` is

@@ -1,6 +1,7 @@
 //! The `heapscope` command line: wires the format and analysis crates to the terminal.
 //! Exit codes: 0 ok, 1 the analysis failed (bad input, I/O), 2 usage errors.
 
+mod cache;
 mod cmd;
 mod format;
 mod gate;
@@ -22,6 +23,10 @@ dominators, class summaries — node for node, in a fraction of the time and mem
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Neither read nor write the analysis cache (DIR/cache of the data directory, shared
+    /// with `heapscope serve`); analyse the snapshot afresh.
+    #[arg(long, global = true)]
+    no_cache: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -66,6 +71,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cache::configure(cli.no_cache);
     let result = match &cli.command {
         Command::Summary(a) => cmd::summary::run(a),
         Command::Stats(a) => cmd::stats::run(a),

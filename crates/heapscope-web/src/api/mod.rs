@@ -55,15 +55,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The analysed snapshot `sid`: 404 when unknown, 409 while it is not ready, and analysed
-/// now (on a blocking thread) when it is ready but not in memory.
-pub async fn loaded(
+/// The snapshot row `sid` when it is ready: 404 when unknown, 409 while it is not ready.
+pub fn ready_row(
     state: &Arc<AppState>,
     sid: &str,
-) -> ApiResult<(
-    heapscope_store::snapshots::SnapshotRow,
-    Arc<crate::cache::Loaded>,
-)> {
+) -> ApiResult<heapscope_store::snapshots::SnapshotRow> {
     let row = snapshots::row(state, sid)?;
     if row.status != heapscope_store::snapshots::Status::Ready {
         return Err(ApiError::new(
@@ -79,6 +75,19 @@ pub async fn loaded(
             ),
         ));
     }
+    Ok(row)
+}
+
+/// The analysed snapshot `sid` ([`ready_row`]'s errors), read from its sidecar or analysed
+/// now (on a blocking thread) when it is not in memory.
+pub async fn loaded(
+    state: &Arc<AppState>,
+    sid: &str,
+) -> ApiResult<(
+    heapscope_store::snapshots::SnapshotRow,
+    Arc<crate::cache::Loaded>,
+)> {
+    let row = ready_row(state, sid)?;
     if let Some(l) = state.cache.get(row.id) {
         return Ok((row, l));
     }
@@ -88,4 +97,29 @@ pub async fn loaded(
         .await
         .map_err(|e| ApiError::internal(format!("the analysis thread failed: {e}")))??;
     Ok((row, loaded))
+}
+
+/// The Summary and Statistics data of `sid` without waiting for its graph: from memory, or
+/// from the first section of its sidecar (after a restart), in which case the rest is read
+/// in the background for the views that follow.
+pub async fn overview(
+    state: &Arc<AppState>,
+    sid: &str,
+) -> ApiResult<Arc<heapscope_store::sidecar::Overview>> {
+    let row = ready_row(state, sid)?;
+    if let Some(l) = state.cache.get(row.id) {
+        return Ok(l.overview.clone());
+    }
+    let cache = state.cache.clone();
+    let (id, file) = (row.id, row.file.clone());
+    let found = tokio::task::spawn_blocking(move || cache.overview(id, &file))
+        .await
+        .map_err(|e| ApiError::internal(format!("reading the summary failed: {e}")))?;
+    match found {
+        Some(o) => {
+            state.cache.warm_up(row.id, &row.file);
+            Ok(o)
+        }
+        None => Ok(loaded(state, sid).await?.1.overview.clone()),
+    }
 }

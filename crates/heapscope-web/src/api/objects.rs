@@ -176,6 +176,9 @@ pub type Group = (u32, usize, u64);
 /// (same display name, shallow size and distance). The last node's groups are kept, so
 /// paging through a node with many children does not group them again.
 fn groups(l: &Loaded, node: u32) -> Arc<Vec<Group>> {
+    if let Some(wide) = l.wide_groups_of(node) {
+        return wide;
+    }
     let mut last = l.last_groups.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((n, groups)) = last.as_ref() {
         if *n == node {

@@ -44,6 +44,8 @@ pub async fn delete(
     };
     state.cache.remove(id);
     // The row goes first: a file without a row is harmless, a row without its file is not.
+    // The sidecar goes before the file, which names it.
+    state.cache.remove_sidecar(&row.file);
     let path = state.store.dir().join(&row.file);
     if let Err(e) = std::fs::remove_file(&path) {
         if e.kind() != std::io::ErrorKind::NotFound {

@@ -1,19 +1,18 @@
 //! The Summary view (classes, sorted, filtered and paged on the server; a class's instances,
 //! paged), the Statistics view and the stored leak report.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use heapscope_analysis::{Analysis, ClassAggregate};
-use heapscope_format::NodeKind;
+use heapscope_analysis::ClassAggregate;
 use heapscope_store::snapshots;
 use serde::Serialize;
 
-use super::loaded;
-use crate::cache::Loaded;
+use super::{loaded, overview};
 use crate::error::{ApiError, ApiResult};
 use crate::models::{node_json, percent, NodeJson};
 use crate::params::Params;
@@ -36,8 +35,8 @@ pub struct ClassJson {
 
 #[derive(Serialize)]
 pub struct SummaryJson {
-    node_count: usize,
-    edge_count: usize,
+    node_count: u64,
+    edge_count: u64,
     total_size: u64,
     class_count: usize,
     /// Classes left after the filter.
@@ -69,9 +68,17 @@ pub async fn summary(
     let sort = params.str("sort").unwrap_or("retained");
     let (offset, limit) = params.page("", 100)?;
     let filter = params.str("filter").map(parse_filter).transpose()?;
-    let (_, l) = loaded(&state, &sid).await?;
-    let a = &l.analysis;
-    let mut rows: Vec<&ClassAggregate> = a
+    let o = overview(&state, &sid).await?;
+    let locations: HashMap<&str, String> = o
+        .classes
+        .iter()
+        .zip(&o.class_locations)
+        .filter_map(|(c, l)| {
+            let l = (*l)?;
+            Some((c.key.as_str(), format!("{}:{}", l.line + 1, l.column + 1)))
+        })
+        .collect();
+    let mut rows: Vec<&ClassAggregate> = o
         .classes
         .iter()
         .filter(|c| match &filter {
@@ -93,12 +100,12 @@ pub async fn summary(
         )));
     }
     rows.sort_by(|x, y| order(x, y).then_with(|| x.key.cmp(&y.key)));
-    let total = a.statistics.total;
+    let total = o.statistics.total;
     Ok(Json(SummaryJson {
-        node_count: a.node_count(),
-        edge_count: a.edge_count(),
+        node_count: o.node_count,
+        edge_count: o.edge_count,
         total_size: total,
-        class_count: a.classes.len(),
+        class_count: o.classes.len(),
         matched: rows.len(),
         offset,
         classes: rows
@@ -114,10 +121,7 @@ pub async fn summary(
                 retained_size: c.retained_size,
                 self_percent: percent(c.self_size, total),
                 retained_percent: percent(c.retained_size, total),
-                location: (!c.key.starts_with(','))
-                    .then(|| a.location(c.first_node))
-                    .flatten()
-                    .map(|l| format!("{}:{}", l.line + 1, l.column + 1)),
+                location: locations.get(c.key.as_str()).cloned(),
             })
             .collect(),
     }))
@@ -129,44 +133,6 @@ pub struct InstancesJson {
     total: usize,
     offset: usize,
     objects: Vec<NodeJson>,
-}
-
-/// Whether `n` is an instance of `class`, keyed as the Summary view keys it: by class name,
-/// and for objects with a source location also by that location.
-fn is_instance(a: &Analysis, class: &ClassAggregate, class_string: u32, n: u32) -> bool {
-    if a.class_index[n as usize] != class_string || a.graph.self_size(n) == 0 {
-        return false;
-    }
-    let location = (a.graph.kind(n) == NodeKind::Object)
-        .then(|| a.location(n))
-        .flatten();
-    match location {
-        None => class.key.starts_with(','),
-        Some(l) => class.key == format!("{},{},{},{}", l.script_id, l.line, l.column, class.name),
-    }
-}
-
-/// The instances of `class`, largest retained first; the last class's list is kept.
-fn instances_of(l: &Loaded, class: &ClassAggregate) -> Arc<Vec<u32>> {
-    let mut last = l.last_instances.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((key, members)) = last.as_ref() {
-        if *key == class.key {
-            return members.clone();
-        }
-    }
-    let a = &l.analysis;
-    let class_string = a.class_index[class.first_node as usize];
-    let mut members: Vec<u32> = (0..a.node_count() as u32)
-        .filter(|&n| is_instance(a, class, class_string, n))
-        .collect();
-    members.sort_by(|&x, &y| {
-        a.retained[y as usize]
-            .cmp(&a.retained[x as usize])
-            .then(x.cmp(&y))
-    });
-    let members = Arc::new(members);
-    *last = Some((class.key.clone(), members.clone()));
-    members
 }
 
 pub async fn instances(
@@ -184,13 +150,9 @@ pub async fn instances(
     let class = a
         .classes
         .iter()
-        .find(|c| c.key == key)
+        .position(|c| c.key == key)
         .ok_or_else(|| ApiError::not_found(format!("no class `{key}` in this snapshot")))?;
-    // A first listing scans every node: off the async threads.
-    let (class, l2) = (class.clone(), l.clone());
-    let members = tokio::task::spawn_blocking(move || instances_of(&l2, &class))
-        .await
-        .map_err(|e| ApiError::internal(format!("listing instances failed: {e}")))?;
+    let members = l.class_members.of(class);
     Ok(Json(InstancesJson {
         key,
         total: members.len(),
@@ -221,8 +183,8 @@ pub async fn statistics(
     State(state): State<Arc<AppState>>,
     Path(sid): Path<String>,
 ) -> ApiResult<Json<StatisticsJson>> {
-    let (_, l) = loaded(&state, &sid).await?;
-    let s = &l.analysis.statistics;
+    let o = overview(&state, &sid).await?;
+    let s = &o.statistics;
     Ok(Json(StatisticsJson {
         total: s.total,
         v8heap_total: s.v8heap_total,

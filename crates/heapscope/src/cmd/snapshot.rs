@@ -199,7 +199,13 @@ pub fn run(args: &SnapshotArgs) -> Result<()> {
             Some(observer) => load::analyze_raw(observer.finish(&capture.path)?, started),
             None => load::analyze(&capture.path)?,
         };
-        summary::print(&analysis, SortKey::Retained, None, args.limit, false)
+        summary::print(
+            &heapscope_store::sidecar::Overview::of(&analysis),
+            SortKey::Retained,
+            None,
+            args.limit,
+            false,
+        )
     })
 }
 

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
-use heapscope_analysis::{Analysis, ClassAggregate};
+use heapscope_analysis::ClassAggregate;
+use heapscope_store::sidecar::Overview;
 use serde::Serialize;
 
 use crate::format::{count, distance, percent, size};
@@ -54,8 +55,8 @@ struct ClassJson<'a> {
 
 #[derive(Serialize)]
 struct SummaryJson<'a> {
-    node_count: usize,
-    edge_count: usize,
+    node_count: u64,
+    edge_count: u64,
     total_size: u64,
     class_count: usize,
     classes: Vec<ClassJson<'a>>,
@@ -87,14 +88,13 @@ impl NameFilter {
 
 /// Classes sorted and filtered as the options say.
 pub fn select<'a>(
-    a: &'a Analysis,
+    classes: &'a [ClassAggregate],
     sort: SortKey,
     filter: Option<&str>,
     limit: usize,
 ) -> Result<Vec<&'a ClassAggregate>> {
     let filter = filter.map(NameFilter::parse).transpose()?;
-    let mut rows: Vec<&ClassAggregate> = a
-        .classes
+    let mut rows: Vec<&ClassAggregate> = classes
         .iter()
         .filter(|c| filter.as_ref().is_none_or(|f| f.matches(&c.name)))
         .collect();
@@ -115,20 +115,30 @@ pub fn select<'a>(
 }
 
 pub fn run(args: &SummaryArgs) -> Result<()> {
-    let a = load::analyze(&args.file)?;
-    print(&a, args.sort, args.filter.as_deref(), args.limit, args.json)
+    // The Summary view needs no graph: a cached analysis answers from its first section.
+    let overview = match load::cached_overview(&args.file) {
+        Some(o) => o,
+        None => Overview::of(&load::analyze(&args.file)?),
+    };
+    print(
+        &overview,
+        args.sort,
+        args.filter.as_deref(),
+        args.limit,
+        args.json,
+    )
 }
 
 /// Prints the Summary view of an analysed snapshot (also after `snapshot --analyze`).
 pub fn print(
-    a: &Analysis,
+    a: &Overview,
     sort: SortKey,
     filter: Option<&str>,
     limit: usize,
     json: bool,
 ) -> Result<()> {
     let total = a.statistics.total;
-    let rows = select(a, sort, filter, limit)?;
+    let rows = select(&a.classes, sort, filter, limit)?;
     let pct = |v: u64| {
         if total == 0 {
             0.0
@@ -138,8 +148,8 @@ pub fn print(
     };
     if json {
         let j = SummaryJson {
-            node_count: a.node_count(),
-            edge_count: a.edge_count(),
+            node_count: a.node_count,
+            edge_count: a.edge_count,
             total_size: total,
             class_count: a.classes.len(),
             classes: rows
@@ -171,9 +181,15 @@ pub fn print(
         "",
     ]);
     let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
+    let locations: std::collections::HashMap<&str, _> = a
+        .classes
+        .iter()
+        .zip(&a.class_locations)
+        .filter_map(|(c, l)| Some((c.key.as_str(), (*l)?)))
+        .collect();
     for c in &rows {
         let mut name = crate::format::truncate(&c.name, 60);
-        if let Some(loc) = a.location(c.first_node).filter(|_| !c.key.starts_with(',')) {
+        if let Some(loc) = locations.get(c.key.as_str()) {
             name = format!("{name} @{}:{}", loc.line + 1, loc.column + 1);
         }
         t.add_row(vec![
@@ -191,8 +207,8 @@ pub fn print(
         std::io::stdout(),
         "{} classes · {} nodes · {} edges · total {}",
         count(a.classes.len() as u64),
-        count(a.node_count() as u64),
-        count(a.edge_count() as u64),
+        count(a.node_count),
+        count(a.edge_count),
         size(total)
     )?;
     Ok(())

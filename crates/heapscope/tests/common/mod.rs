@@ -16,11 +16,25 @@ pub fn snapshot(name: &str) -> PathBuf {
     fixtures().join(format!("snapshots/{name}.heapsnapshot.gz"))
 }
 
-/// Runs the `heapscope` binary with `NO_COLOR` set.
+/// A data directory home for this test process, so the analysis cache the commands write
+/// stays out of the user's own (and later commands in the same test binary reuse it, which
+/// puts the cached path through every parity check too).
+pub fn data_home() -> PathBuf {
+    std::env::temp_dir().join(format!("heapscope-test-data-{}", std::process::id()))
+}
+
+/// Runs the `heapscope` binary with `NO_COLOR` set and [`data_home`] as `XDG_DATA_HOME`.
 pub fn heapscope(args: &[&str]) -> Output {
+    heapscope_in(&data_home(), args)
+}
+
+/// Runs the `heapscope` binary with `NO_COLOR` set and `home` as `XDG_DATA_HOME`.
+pub fn heapscope_in(home: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_heapscope"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env("XDG_DATA_HOME", home)
+        .env_remove("HEAPSCOPE_NO_CACHE")
         .output()
         .expect("run heapscope")
 }
