@@ -17,6 +17,8 @@ const meta = JSON.parse(fs.readFileSync(path.join(runDir, 'meta.json'), 'utf8'))
 
 const TOOL_LABEL = {
   heapscope: 'heapscope',
+  'heapscope-cached-summary': 'heapscope summary, analysis cached',
+  'heapscope-cached-graph': 'heapscope stats, analysis cached (whole graph read back)',
   'heapscope-diff': 'heapscope diff (2 snapshots)',
   'heapscope-trend3': 'heapscope trend (3 snapshots)',
   'heapscope-leaks3': 'heapscope leaks BASELINE TARGET FINAL',

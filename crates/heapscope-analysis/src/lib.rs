@@ -22,6 +22,7 @@ mod flags;
 mod graph;
 mod image;
 pub mod leaks;
+pub mod name_search;
 pub mod names;
 mod retainers;
 mod shallow;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
+use heapscope_analysis::name_search::NameIndex;
 use heapscope_analysis::{views, Analysis, ClassMembers, Phase, Retainers};
 use heapscope_format::{Loader, RawSnapshot};
 use heapscope_store::sidecar::{self, Extras, Fingerprint, Overview, WideGroups};
@@ -34,6 +35,8 @@ pub struct Loaded {
     pub overview: Arc<Overview>,
     /// Each Summary class's instances, largest retained first.
     pub class_members: ClassMembers,
+    /// Nodes by name string, for the name search.
+    pub names: NameIndex,
     /// The groups of the widest dominator levels, computed ahead.
     pub wide_groups: WideGroups,
     /// The dominator-tree groups of the node listed last, so paging through it does not
@@ -53,12 +56,14 @@ impl Loaded {
         let class_members = class_members.unwrap_or_else(|| ClassMembers::build(&analysis));
         let wide_groups =
             wide_groups.unwrap_or_else(|| views::wide_dominator_groups(&analysis, WIDE_LEVEL));
+        let names = NameIndex::build(&analysis);
         Loaded {
             overview: Arc::new(Overview::of(&analysis)),
             analysis,
             retainers,
             scripts,
             class_members,
+            names,
             wide_groups,
             last_groups: Mutex::new(None),
         }

@@ -325,3 +325,62 @@ fn three_snapshots_find_what_was_allocated_and_kept() {
     ));
     assert_eq!(r.status, 400, "{}", r.text());
 }
+
+#[test]
+fn search_finds_classes_and_objects_by_name() {
+    let server = TestServer::start("search", 1 << 30);
+    let sid = server.upload_and_wait("smtp-leak.heapsnapshot.gz", &smtp_leak());
+    // Smart case: all lower case matches either case.
+    let (r, took) = server.json(&format!(
+        "/api/snapshots/{sid}/search?q=smtpconnection&limit=10"
+    ));
+    eprintln!("name search: {took:?}");
+    assert!(r["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "SMTPConnection"));
+    // 300 leaked connections and the one in use, plus the constructor function itself.
+    let total = r["object_total"].as_u64().unwrap();
+    assert!(total >= 301, "{r}");
+    let objects = r["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), 10);
+    let retained: Vec<u64> = objects
+        .iter()
+        .map(|o| o["retained_size"].as_u64().unwrap())
+        .collect();
+    assert!(retained.windows(2).all(|w| w[0] >= w[1]), "{retained:?}");
+    // The next page continues where the first ended, without repeats.
+    let (next, _) = server.json(&format!(
+        "/api/snapshots/{sid}/search?q=smtpconnection&offset=10&limit=10"
+    ));
+    let first_ids: Vec<&serde_json::Value> = objects.iter().map(|o| &o["id"]).collect();
+    for o in next["objects"].as_array().unwrap() {
+        assert!(!first_ids.contains(&&o["id"]), "{o} repeated");
+        assert!(o["retained_size"].as_u64().unwrap() <= *retained.last().unwrap());
+    }
+    // String contents are names too: the story's SMTP replies.
+    let (strings, _) = server.json(&format!(
+        "/api/snapshots/{sid}/search?q={}",
+        urlencode("250 ")
+    ));
+    assert!(strings["object_total"].as_u64().unwrap() > 0, "{strings}");
+    // (Display names are cut at 200 characters, so only some show the match.)
+    assert!(
+        strings["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["name"].as_str().unwrap().starts_with("250 2.0.0 Ok")),
+        "{strings}"
+    );
+    // Upper case matches case exactly.
+    let (none, _) = server.json(&format!("/api/snapshots/{sid}/search?q=SMTPCONNECTION"));
+    assert_eq!(none["object_total"], 0);
+
+    for bad in ["search", "search?q=", "search?q=x&limit=many"] {
+        let r = server.get(&format!("/api/snapshots/{sid}/{bad}"));
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+        assert!(r.json()["error"].is_string());
+    }
+}

@@ -1,4 +1,4 @@
-// The Search tab: find an object by @id (or classes by name), then its Edges and Retainers
+// The Search tab: find an object by @id, or classes and objects by name; then its Edges and Retainers
 // side by side, both expandable (the retainer tree marks cycles), and its path to a GC root.
 import { api, query } from './api.js';
 import { size, count, esc, distance, nodeLabel, objectLink, errorBox } from './format.js';
@@ -8,7 +8,7 @@ const PAGE = 50;
 
 export function renderSearch(body, sid, id) {
   body.innerHTML = `<form class="toolbar" data-testid="search-form">
-      <input type="search" name="q" placeholder="@id, or a class name" value="${id ? `@${esc(id)}` : ''}" data-testid="search-input">
+      <input type="search" name="q" placeholder="@id, or part of a class or object name" value="${id ? `@${esc(id)}` : ''}" data-testid="search-input">
       <button class="primary" type="submit">Search</button></form>
     <div data-testid="search-result"></div>`;
   const form = body.querySelector('form');
@@ -18,21 +18,36 @@ export function renderSearch(body, sid, id) {
     const q = form.q.value.trim();
     const m = q.match(/^@?(\d+)$/);
     if (m) location.hash = `#/snapshot/${sid}/object/${m[1]}`;
-    else if (q) searchClasses(out, sid, q);
+    else if (q) searchNames(out, sid, q);
   });
   if (id) renderObject(out, sid, id);
 }
 
-async function searchClasses(out, sid, text) {
-  try {
-    const s = await api(`/snapshots/${sid}/summary${query({ filter: text, limit: 20 })}`);
-    if (!s.classes.length) { out.innerHTML = `<p class="muted">No class matches “${esc(text)}”.</p>`; return; }
-    const lists = await Promise.all(s.classes.map((c) =>
-      api(`/snapshots/${sid}/instances${query({ class: c.key, limit: 5 })}`)));
-    out.innerHTML = `<p class="muted">${count(s.matched)} classes match; the largest instances of each:</p>` +
-      s.classes.map((c, i) => `<div class="panel"><b>${esc(c.name)}</b> <span class="muted">×${count(c.count)} · retained ${size(c.retained_size)}</span>
-        <div>${lists[i].objects.map((o) => `${objectLink(sid, o.id)} <span class="muted">${size(o.retained_size)}</span>`).join(' · ')}${lists[i].total > 5 ? ' …' : ''}</div></div>`).join('');
-  } catch (e) { out.innerHTML = errorBox(e); }
+async function searchNames(out, sid, text) {
+  out.innerHTML = '<p class="muted">Searching…</p>';
+  let r;
+  try { r = await api(`/snapshots/${sid}/search${query({ q: text, limit: PAGE })}`); } catch (e) { out.innerHTML = errorBox(e); return; }
+  if (!r.classes.length && !r.object_total) { out.innerHTML = `<p class="muted">No class or object name contains “${esc(text)}”.</p>`; return; }
+  const classes = r.classes.length ? `<div class="panel" data-testid="search-classes"><h2>Classes <span class="muted">(${count(r.class_total)})</span></h2>
+      <table><tbody>${r.classes.map((c) => `<tr><td><a href="#/snapshot/${sid}/summary/${encodeURIComponent(c.name)}">${esc(c.name)}</a></td>
+        <td class="num">×${count(c.count)}</td><td class="num">${size(c.retained_size)}</td></tr>`).join('')}</tbody></table>
+      ${r.class_total > r.classes.length ? `<p class="muted">The Summary tab lists all ${count(r.class_total)}.</p>` : ''}</div>` : '';
+  out.innerHTML = `${classes}<div class="panel" data-testid="search-objects"><h2>Objects named “${esc(text)}” <span class="muted">(${count(r.object_total)})</span></h2>
+      <table><thead><tr><th>Object</th><th class="num">Distance</th><th class="num">Shallow</th><th class="num">Retained</th></tr></thead><tbody></tbody></table></div>`;
+  const tbody = out.querySelector('[data-testid=search-objects] tbody');
+  const append = (page) => {
+    tbody.querySelector('tr.more')?.remove();
+    tbody.insertAdjacentHTML('beforeend', page.objects.map((o) => `<tr><td>${nodeLabel(sid, o, 80)}</td>
+      <td class="num">${distance(o.distance)}</td><td class="num">${size(o.self_size)}</td><td class="num">${size(o.retained_size)}</td></tr>`).join(''));
+    const shown = page.offset + page.objects.length;
+    if (shown < page.object_total) {
+      tbody.insertAdjacentHTML('beforeend', `<tr class="more"><td colspan="4"><button data-testid="search-more">Show ${Math.min(PAGE, page.object_total - shown)} more of ${count(page.object_total - shown)}</button></td></tr>`);
+      tbody.querySelector('tr.more button').addEventListener('click', async () => {
+        try { append(await api(`/snapshots/${sid}/search${query({ q: text, offset: shown, limit: PAGE })}`)); } catch (e) { out.insertAdjacentHTML('beforeend', errorBox(e)); }
+      });
+    }
+  };
+  append(r);
 }
 
 async function renderObject(out, sid, id) {

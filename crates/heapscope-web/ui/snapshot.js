@@ -25,7 +25,7 @@ export function renderSnapshot(root, sid, tab, arg, arg2) {
   }).catch(() => {});
   const views = {
     suspects: () => renderSuspects(body, sid),
-    summary: () => renderSummary(body, sid),
+    summary: () => renderSummary(body, sid, arg),
     dominators: () => renderDominators(body, sid),
     statistics: () => renderStatistics(body, sid),
     containment: () => renderContainment(body, sid),
@@ -81,14 +81,16 @@ function renderSuspects(body, sid) {
   });
 }
 
-function renderSummary(body, sid) {
-  const state = { sort: 'retained', filter: '', offset: 0, limit: 100 };
+/// `filter`: from a shareable URL (`#/snapshot/ID/summary/TEXT`), e.g. a Search result.
+function renderSummary(body, sid, filter) {
+  const state = { sort: 'retained', filter: filter || '', offset: 0, limit: 100 };
   body.innerHTML = `<div class="toolbar">
       <input type="search" placeholder="Filter classes (text or /regex/)" data-testid="summary-filter">
       <span class="muted" data-testid="summary-count"></span></div>
     <div data-testid="summary-table"></div>`;
   const table = body.querySelector('[data-testid=summary-table]');
   const input = body.querySelector('input');
+  input.value = state.filter;
   let debounce = null;
   input.addEventListener('input', () => {
     clearTimeout(debounce);

@@ -3,6 +3,7 @@
 
 mod diff;
 mod objects;
+mod search;
 mod snapshots;
 mod summary;
 
@@ -38,6 +39,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/snapshots/{sid}/objects/{id}", get(objects::object))
         .route("/api/snapshots/{sid}/objects/{id}/path", get(objects::path))
         .route("/api/snapshots/{sid}/dominators", get(objects::dominators))
+        .route("/api/snapshots/{sid}/search", get(search::search))
         .route("/api/snapshots/{sid}/diff", get(diff::diff))
         .route(
             "/api/snapshots/{sid}/three-snapshot",
