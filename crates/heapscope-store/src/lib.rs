@@ -8,6 +8,7 @@
 //! HTTP: it stores rows and files.
 
 pub mod metrics;
+pub mod profiles;
 pub mod sidecar;
 pub mod snapshots;
 

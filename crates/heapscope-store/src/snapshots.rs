@@ -300,6 +300,22 @@ pub fn get_report(
     .optional()
 }
 
+/// A live capture is being written (still `uploading`): what it is doing and how far, so
+/// the list shows it like an upload in progress. [`set_progress`] is not for this: it means
+/// the analysis is running.
+pub fn set_capture_progress(
+    conn: &Connection,
+    id: i64,
+    phase: &str,
+    progress: f64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE snapshots SET phase = ?1, progress = ?2 WHERE id = ?3 AND status = 'uploading'",
+        params![phase, progress.clamp(0.0, 1.0), id],
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

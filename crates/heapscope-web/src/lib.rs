@@ -11,6 +11,10 @@
 //! - `upload`: the streaming upload; `worker`: the analysis queue; `cache`: analysed
 //!   snapshots kept in memory (a small LRU) and re-analysed on demand after a restart.
 //!   Nothing of an analysis is persisted yet except its leak report (JSON text in the store).
+//! - `processes/`: Node processes watched from the server (`--watch`, `--watch-all`, or the
+//!   Processes page): samples and leak-trend alerts into the store as `heapscope watch`
+//!   writes them, and snapshots and profiles captured on request (profiles in the store's
+//!   `profiles` table, files under `DIR/profiles`).
 //! - `api/`: the JSON endpoints; [`leaks_json`]: the leak report's JSON model, shared with
 //!   the CLI's `leaks --json`; `ui`: the console's HTML, CSS and ES modules, embedded in the
 //!   binary (no build step, no CDN).
@@ -22,6 +26,7 @@ mod error;
 pub mod leaks_json;
 mod models;
 mod params;
+mod processes;
 pub mod token;
 mod ui;
 mod upload;
@@ -46,6 +51,14 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Analysed snapshots kept in memory.
     pub cache_capacity: usize,
+    /// Processes to watch from the start: pids or loopback `HOST:PORT`s (`--watch`).
+    pub watch: Vec<String>,
+    /// Watch every local Node process with an open inspector, re-discovered each interval.
+    pub watch_all: bool,
+    /// Time between samples of a watched process.
+    pub watch_interval: std::time::Duration,
+    /// The built-in leak-trend rule's window and thresholds (`heapscope watch`'s defaults).
+    pub watch_trend: heapscope_inspector::watch::trend::TrendConfig,
 }
 
 impl Config {
@@ -56,6 +69,10 @@ impl Config {
             public: false,
             max_upload_bytes: 4 << 30,
             cache_capacity: 2,
+            watch: Vec::new(),
+            watch_all: false,
+            watch_interval: std::time::Duration::from_secs(5),
+            watch_trend: Default::default(),
         }
     }
 }
@@ -71,6 +88,7 @@ pub(crate) struct AppState {
     pub max_upload_bytes: u64,
     pub last_comparison: api::LastComparison,
     pub last_three_snapshot: api::LastThreeSnapshot,
+    pub processes: Arc<processes::Registry>,
 }
 
 /// A running server.
@@ -103,15 +121,34 @@ pub async fn start(config: Config) -> Result<RunningServer> {
             config.bind
         );
     }
+    let targets = config
+        .watch
+        .iter()
+        .map(|t| processes::target::parse(t).map_err(|e| anyhow::anyhow!("--watch {t}: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    if config.watch_interval.is_zero() {
+        bail!("the watch interval must be more than 0");
+    }
     let store = Arc::new(Store::open(&config.data_dir)?);
+    store
+        .with_conn(heapscope_store::profiles::init)
+        .context("creating the profiles table")?;
     let token = token::load_or_create(&config.data_dir)?;
     upload::remove_stale_parts(&config.data_dir);
+    processes::capture::remove_stale_parts(&config.data_dir);
     let cache = Arc::new(cache::Cache::new(store.clone(), config.cache_capacity));
     let worker = worker::start(store.clone(), cache.clone())?;
+    let watch = processes::WatchConfig {
+        interval: config.watch_interval,
+        targets,
+        all: config.watch_all,
+        trend: config.watch_trend,
+    };
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let addr = listener.local_addr()?;
+    let processes = processes::Registry::start(store.clone(), watch)?;
     let state = Arc::new(AppState {
         store,
         token: token.clone(),
@@ -121,6 +158,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         max_upload_bytes: config.max_upload_bytes,
         last_comparison: Default::default(),
         last_three_snapshot: Default::default(),
+        processes,
     });
     let app = api::router(state);
     let task = tokio::spawn(async move { axum::serve(listener, app).await });

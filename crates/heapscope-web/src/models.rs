@@ -86,3 +86,38 @@ pub fn percent(part: u64, total: u64) -> f64 {
         (part as f64 * 10000.0 / total as f64).round() / 100.0
     }
 }
+
+/// A recorded profile (`/api/profiles`).
+#[derive(Serialize)]
+pub struct ProfileJson {
+    pub id: i64,
+    /// `cpu` or `heap`.
+    pub kind: &'static str,
+    pub name: String,
+    pub size: u64,
+    /// Unix milliseconds.
+    pub started_ms: i64,
+    pub duration_ms: i64,
+    pub process_id: Option<i64>,
+    pub source: String,
+    /// `recording`, `ready` or `failed`.
+    pub status: &'static str,
+    pub error: Option<String>,
+}
+
+impl From<&heapscope_store::profiles::ProfileRow> for ProfileJson {
+    fn from(r: &heapscope_store::profiles::ProfileRow) -> ProfileJson {
+        ProfileJson {
+            id: r.id,
+            kind: r.kind.as_str(),
+            name: r.name.clone(),
+            size: r.size,
+            started_ms: r.started_ms,
+            duration_ms: r.duration_ms,
+            process_id: r.process_id,
+            source: r.source.clone(),
+            status: r.status.as_str(),
+            error: r.error.clone(),
+        }
+    }
+}

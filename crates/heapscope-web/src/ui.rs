@@ -50,6 +50,26 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../ui/compare.js"),
     ),
+    (
+        "processes.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../ui/processes.js"),
+    ),
+    (
+        "process.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../ui/process.js"),
+    ),
+    (
+        "charts.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../ui/charts.js"),
+    ),
+    (
+        "profiles.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../ui/profiles.js"),
+    ),
 ];
 
 pub async fn index() -> Html<&'static str> {

@@ -6,27 +6,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{fixture, TestServer};
-
-fn find_chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("HEAPSCOPE_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-        .find(|p| p.is_file())
-}
-
-fn artifacts_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    target.join("e2e-artifacts")
-}
+use support::{artifacts_dir, e2e_dir, find_chromium, fixture, TestServer};
 
 #[test]
 fn console_in_headless_chromium() {
@@ -41,15 +23,7 @@ fn console_in_headless_chromium() {
         );
         return;
     };
-    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e");
-    if !e2e.join("node_modules/playwright-core").is_dir() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&e2e)
-            .status()
-            .expect("npm (Node.js) is needed for the end-to-end test");
-        assert!(status.success(), "npm ci in {} failed", e2e.display());
-    }
+    let e2e = e2e_dir();
     let server = TestServer::start("e2e", 1 << 30);
     let url = format!("http://{}/?token={}", server.addr, server.token);
     let artifacts = artifacts_dir();

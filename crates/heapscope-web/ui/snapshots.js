@@ -1,6 +1,7 @@
 // The Snapshots page: drag-and-drop upload with progress, the list with status polling.
 import { api } from './api.js';
 import { size, count, esc, when, errorBox } from './format.js';
+import { profilesTable } from './profiles.js';
 
 export function renderSnapshots(root) {
   root.innerHTML = `
@@ -10,20 +11,25 @@ export function renderSnapshots(root) {
       <label class="button">choose files<input type="file" data-testid="file-input" multiple hidden></label>
       <div data-testid="uploads"></div>
     </div>
-    <div data-testid="list"></div>`;
+    <div data-testid="list"></div>
+    <h2>Profiles</h2>
+    <div data-testid="profile-list"></div>`;
   const drop = root.querySelector('.drop');
   const input = root.querySelector('input[type=file]');
   const uploads = root.querySelector('[data-testid=uploads]');
   const list = root.querySelector('[data-testid=list]');
+  const profileList = root.querySelector('[data-testid=profile-list]');
   let timer = null;
   let alive = true;
 
   async function refresh() {
     try {
-      const rows = await api('/snapshots');
+      const [rows, profiles] = await Promise.all([api('/snapshots'), api('/profiles')]);
       if (!alive) return;
       list.innerHTML = table(rows);
-      const busy = rows.some((r) => ['uploading', 'queued', 'analyzing'].includes(r.status));
+      profileList.innerHTML = profilesTable(profiles);
+      const busy = rows.some((r) => ['uploading', 'queued', 'analyzing'].includes(r.status)) ||
+        profiles.some((p) => p.status === 'recording');
       clearTimeout(timer);
       timer = setTimeout(refresh, busy ? 700 : 5000);
     } catch (e) {
@@ -69,6 +75,12 @@ export function renderSnapshots(root) {
     for (const f of e.dataTransfer.files) upload(f);
   });
   input.addEventListener('change', () => { for (const f of input.files) upload(f); input.value = ''; });
+  profileList.addEventListener('click', async (e) => {
+    const del = e.target.closest('[data-delete-profile]');
+    if (!del || !confirm(`Delete profile ${del.dataset.deleteProfile}?`)) return;
+    try { await api(`/profiles/${del.dataset.deleteProfile}`, { method: 'DELETE' }); } catch (err) { alert(err.message); }
+    refresh();
+  });
   list.addEventListener('click', async (e) => {
     const del = e.target.closest('[data-delete]');
     if (!del) return;
@@ -81,12 +93,19 @@ export function renderSnapshots(root) {
 }
 
 function status(r) {
-  if (r.status === 'analyzing') {
+  // A live capture is `uploading` with a phase (building, writing N MB) while it streams in.
+  if (r.status === 'analyzing' || (r.status === 'uploading' && r.phase)) {
     const p = Math.round(r.progress * 100);
     return `<span class="status analyzing">${p} % · ${esc(r.phase || '')}</span>`;
   }
   if (r.status === 'failed') return `<span class="status failed" title="${esc(r.error)}">failed</span> <span class="muted">${esc(r.error)}</span>`;
   return `<span class="status ${r.status}">${r.status}</span>`;
+}
+
+/// Captures name their process (`process #3: pid 4121 (billing)`): link to it.
+function sourceLink(source) {
+  const m = /^process #(\d+):/.exec(source);
+  return m ? `<a href="#/process/${m[1]}">${esc(source)}</a>` : esc(source);
 }
 
 function table(rows) {
@@ -99,7 +118,7 @@ function table(rows) {
     <td class="num">${size(r.size)}</td>
     <td class="num">${r.node_count == null ? '' : count(r.node_count)}</td>
     <td>${when(r.created)}</td>
-    <td>${esc(r.source)}</td>
+    <td>${sourceLink(r.source)}</td>
     <td>${status(r)}</td>
     <td><a href="/api/snapshots/${r.id}/file">download</a> · <a href="javascript:void 0" data-delete="${r.id}">delete</a></td>
   </tr>`).join('')}</tbody></table>`;

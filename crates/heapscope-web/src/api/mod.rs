@@ -1,8 +1,12 @@
 //! The router: the console's pages and assets, and the JSON API under `/api/`, all behind
 //! the token check.
 
+mod captures;
 mod diff;
 mod objects;
+mod processes;
+mod profiles;
+mod samples;
 mod search;
 mod snapshots;
 mod summary;
@@ -13,7 +17,7 @@ pub use objects::Group;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::error::{ApiError, ApiResult};
@@ -44,6 +48,31 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/snapshots/{sid}/three-snapshot",
             get(diff::three_snapshot),
+        )
+        .route("/api/processes", get(processes::list).post(processes::add))
+        .route("/api/processes/discover", get(processes::discover))
+        .route("/api/processes/{id}", get(processes::get_one))
+        .route("/api/processes/{id}/samples", get(samples::samples))
+        .route("/api/processes/{id}/alerts", get(samples::alerts))
+        .route("/api/processes/{id}/snapshot", post(captures::snapshot))
+        .route(
+            "/api/processes/{id}/cpu-profile",
+            post(captures::cpu_profile),
+        )
+        .route(
+            "/api/processes/{id}/heap-profile",
+            post(captures::heap_profile),
+        )
+        .route("/api/profiles", get(profiles::list))
+        .route(
+            "/api/profiles/{id}",
+            get(profiles::get_one).delete(profiles::delete),
+        )
+        .route("/api/profiles/{id}/file", get(profiles::download))
+        .route("/api/profiles/{id}/top", get(profiles::top_functions))
+        .route(
+            "/api/profiles/{id}/flamegraph.svg",
+            get(profiles::flame_graph),
         )
         .fallback(|| async { ApiResult::<()>::Err(ApiError::not_found("no such API endpoint")) });
     Router::new()

@@ -41,6 +41,14 @@ impl TestServer {
     }
 
     pub fn start_in(dir: PathBuf, max_upload_bytes: u64) -> TestServer {
+        Self::start_with(dir, |config| config.max_upload_bytes = max_upload_bytes)
+    }
+
+    /// A server on `dir` with the configuration adjusted by `configure`.
+    pub fn start_with(
+        dir: PathBuf,
+        configure: impl FnOnce(&mut heapscope_web::Config),
+    ) -> TestServer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -48,7 +56,7 @@ impl TestServer {
             .unwrap();
         let mut config = heapscope_web::Config::new(dir.clone());
         config.bind = "127.0.0.1:0".parse().unwrap();
-        config.max_upload_bytes = max_upload_bytes;
+        configure(&mut config);
         let server = runtime.block_on(heapscope_web::start(config)).unwrap();
         let (addr, token) = (server.addr, server.token.clone());
         runtime.spawn(server.wait());
@@ -91,6 +99,25 @@ impl TestServer {
         let took = t.elapsed();
         assert_eq!(r.status, 200, "GET {path}: {}", r.text());
         (r.json(), took)
+    }
+
+    /// Polls `path` (GET, 200, JSON) until `done` holds for it; panics with the last answer
+    /// after `secs` seconds.
+    pub fn wait_for(
+        &self,
+        path: &str,
+        secs: u64,
+        mut done: impl FnMut(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let (v, _) = self.json(path);
+            if done(&v) {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "GET {path}: still {v}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Uploads a file and waits until its analysis is done; returns the snapshot id.
@@ -200,4 +227,38 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&data[eol + 2..eol + 2 + len]);
         data = &data[eol + 2 + len + 2..];
     }
+}
+
+/// The headless browser for the end-to-end tests: `HEAPSCOPE_CHROMIUM`, else `chromium` on
+/// `PATH` (Debian's package; `.ci/run` installs it).
+pub fn find_chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("HEAPSCOPE_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+        .find(|p| p.is_file())
+}
+
+/// Where the end-to-end tests save screenshots: `target/e2e-artifacts`.
+pub fn artifacts_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("e2e-artifacts")
+}
+
+/// The e2e directory, with playwright-core installed from its lock file if it is not yet.
+pub fn e2e_dir() -> PathBuf {
+    let e2e = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("e2e");
+    if !e2e.join("node_modules/playwright-core").is_dir() {
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&e2e)
+            .status()
+            .expect("npm (Node.js) is needed for the end-to-end test");
+        assert!(status.success(), "npm ci in {} failed", e2e.display());
+    }
+    e2e
 }

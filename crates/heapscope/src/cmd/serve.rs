@@ -23,6 +23,17 @@ pub struct ServeArgs {
     /// Refuse uploads larger than this (bytes, or with KB/MB/GB = 1000ⁿ, KiB/MiB/GiB = 1024ⁿ).
     #[arg(long, default_value = "4GiB", value_name = "SIZE", value_parser = parse_size)]
     pub max_upload_size: u64,
+    /// Watch a Node.js process from the start (repeatable): a local pid, or its inspector's
+    /// HOST:PORT on loopback. The Processes page can add more.
+    #[arg(long, value_name = "PID|HOST:PORT")]
+    pub watch: Vec<String>,
+    /// Watch every local Node.js process with an open inspector, and those that open one
+    /// later (looked for every interval).
+    #[arg(long)]
+    pub watch_all: bool,
+    /// Time between samples of a watched process, e.g. 5s, 500ms.
+    #[arg(long, default_value = "5s", value_parser = crate::cmd::live::parse_duration)]
+    pub interval: std::time::Duration,
 }
 
 /// `123`, `10MB`, `4GiB`.
@@ -63,6 +74,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     config.bind = args.bind;
     config.public = args.public;
     config.max_upload_bytes = args.max_upload_size;
+    config.watch = args.watch.clone();
+    config.watch_all = args.watch_all;
+    config.watch_interval = args.interval;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
