@@ -79,6 +79,20 @@ try {
   }
   await shot('05-path');
 
+  step('search by name');
+  await page.click('[data-testid=tab-search]');
+  await page.fill('[data-testid=search-input]', 'smtpconnection');
+  await page.press('[data-testid=search-input]', 'Enter');
+  await page.waitForSelector('[data-testid=search-objects] tbody tr a[data-object]');
+  const named = await page.locator('[data-testid=search-objects] tbody tr a[data-object]').count();
+  if (named !== 50) throw new Error(`expected a first page of 50 objects named SMTPConnection, got ${named}`);
+  await page.click('[data-testid=search-more]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=search-objects] tbody tr a[data-object]').length > 50);
+  if (!(await page.textContent('[data-testid=search-classes]')).includes('SMTPConnection')) {
+    throw new Error('the class SMTPConnection is not among the matching classes');
+  }
+  await shot('05b-search-by-name');
+
   step('summary');
   await page.click('[data-testid=tab-summary]');
   await page.waitForSelector('tr[data-class]');
