@@ -51,12 +51,23 @@ impl Loaded {
         class_members: Option<ClassMembers>,
         wide_groups: Option<WideGroups>,
     ) -> Loaded {
-        let retainers = analysis.retainers();
-        let scripts = views::script_names(&analysis);
-        let class_members = class_members.unwrap_or_else(|| ClassMembers::build(&analysis));
-        let wide_groups =
-            wide_groups.unwrap_or_else(|| views::wide_dominator_groups(&analysis, WIDE_LEVEL));
-        let names = NameIndex::build(&analysis);
+        let a = &analysis;
+        // Independent passes over the graph: one per core.
+        let ((retainers, names), (class_members, (wide_groups, scripts))) = rayon::join(
+            || rayon::join(|| a.retainers(), || NameIndex::build(a)),
+            || {
+                rayon::join(
+                    || class_members.unwrap_or_else(|| ClassMembers::build(a)),
+                    || {
+                        (
+                            wide_groups
+                                .unwrap_or_else(|| views::wide_dominator_groups(a, WIDE_LEVEL)),
+                            views::script_names(a),
+                        )
+                    },
+                )
+            },
+        );
         Loaded {
             overview: Arc::new(Overview::of(&analysis)),
             analysis,
