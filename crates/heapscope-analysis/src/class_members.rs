@@ -65,23 +65,7 @@ impl ClassMembers {
             };
         }
         let classes = a.classes.len();
-        let mut first = vec![0u32; classes + 1];
-        for &c in &class_of {
-            if c != u32::MAX {
-                first[c as usize + 1] += 1;
-            }
-        }
-        for i in 0..classes {
-            first[i + 1] += first[i];
-        }
-        let mut fill = first.clone();
-        let mut nodes = vec![0u32; first[classes] as usize];
-        for (node, &c) in class_of.iter().enumerate() {
-            if c != u32::MAX {
-                nodes[fill[c as usize] as usize] = node as u32;
-                fill[c as usize] += 1;
-            }
-        }
+        let (first, mut nodes) = crate::csr::group_by_key(&class_of, classes);
         drop(class_of);
         // Sort each class's run on its own; the runs are disjoint slices.
         let mut runs: Vec<&mut [u32]> = Vec::with_capacity(classes);

@@ -14,6 +14,7 @@ mod aggregates;
 mod bits;
 mod class_members;
 pub mod compare;
+mod csr;
 mod detached;
 mod distances;
 pub mod dominators;

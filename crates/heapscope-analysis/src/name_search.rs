@@ -31,24 +31,7 @@ pub struct NameMatches {
 impl NameIndex {
     pub fn build(a: &Analysis) -> NameIndex {
         let strings = a.graph.raw.strings.snapshot_len();
-        let mut first = vec![0u32; strings + 1];
-        let names = &a.graph.raw.nodes.name;
-        for &s in names {
-            if (s as usize) < strings {
-                first[s as usize + 1] += 1;
-            }
-        }
-        for i in 0..strings {
-            first[i + 1] += first[i];
-        }
-        let mut fill = first.clone();
-        let mut nodes = vec![0u32; first[strings] as usize];
-        for (node, &s) in names.iter().enumerate() {
-            if (s as usize) < strings {
-                nodes[fill[s as usize] as usize] = node as u32;
-                fill[s as usize] += 1;
-            }
-        }
+        let (first, nodes) = crate::csr::group_by_key(&a.graph.raw.nodes.name, strings);
         NameIndex { first, nodes }
     }
 
