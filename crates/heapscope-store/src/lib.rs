@@ -9,6 +9,7 @@
 
 pub mod metrics;
 pub mod profiles;
+pub mod retention;
 pub mod sidecar;
 pub mod snapshots;
 
