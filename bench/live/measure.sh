@@ -3,8 +3,12 @@
 #   - bench/live/hold-heap.js holds about MB megabytes of heap (inspector on 127.0.0.1,
 #     OS-chosen port);
 #   - `node`: SIGUSR2 makes the target run v8.writeHeapSnapshot itself, timed inside it;
-#   - `stream`: `heapscope snapshot --pid` (streamed over the inspector) under GNU time;
-#   - `in-target`: `heapscope snapshot --pid --in-target` under GNU time.
+#   - `default`: `heapscope snapshot --pid` under GNU time — the default, where the target
+#     writes the file itself (v8.writeHeapSnapshot invoked over the inspector, into
+#     heapscope's OUT.part) and heapscope fsyncs and renames it;
+#   - `stream`: `heapscope snapshot --pid --stream` (streamed over the inspector).
+# Each heapscope line gives its wall time, its peak RSS in MB and the ratio of its wall time
+# to Node's own writer in the same round (1.00 = as fast; the acceptance bar is <= 1).
 # The first snapshot of a process also assigns ids to every object, so it is slower
 # whoever takes it: the rounds alternate and a warm-up snapshot comes first.
 # Also prints the target's RSS before and its peak (VmHWM) after, which snapshots drive up.
@@ -25,24 +29,31 @@ for _ in $(seq 1 600); do grep -q '^ready' "$LOG" && break; sleep 0.5; done
 grep '^ready' "$LOG"
 grep -E 'VmRSS' /proc/$PID/status | tr -s ' \t' ' ' | sed 's/^/target before capture: /'
 
+NODE_S=0
 node_write() {
   local before; before=$(grep -c '^node-write' "$LOG" || true)
   kill -USR2 "$PID"
   while [ "$(grep -c '^node-write' "$LOG" || true)" -le "$before" ]; do sleep 0.2; done
-  grep '^node-write' "$LOG" | tail -1 | sed "s/^/$1 /"
+  local line; line=$(grep '^node-write' "$LOG" | tail -1)
+  NODE_S=$(sed -E 's/.*ms=([0-9]+).*/\1/' <<<"$line" | awk '{ printf "%.1f", $1 / 1000 }')
+  echo "$1 node wall_s=$NODE_S"
   rm -f "$OUT"/node-*.heapsnapshot
 }
 heapscope() {
   local label=$1; shift
-  /usr/bin/time -f "$label heapscope wall_s=%e peak_rss_kb=%M" "$BIN" snapshot --pid "$PID" "$@" \
-    -o "$OUT/heapscope.heapsnapshot" 2>&1 | grep -E 'wall_s|bytes|wrote' | grep -v '^$'
+  local timing="$OUT/time.txt"
+  HEAPSCOPE_TIMINGS=1 /usr/bin/time -o "$timing" -f "%e %M" "$BIN" snapshot --pid "$PID" "$@" \
+    -o "$OUT/heapscope.heapsnapshot" 2>&1 | grep -E 'wrote|note|timings' || true
+  read -r wall rss_kb <"$timing"
+  awk -v l="$label" -v w="$wall" -v r="$rss_kb" -v n="$NODE_S" 'BEGIN {
+    printf "%s heapscope wall_s=%.1f peak_rss_mb=%.1f vs_node=%.2f\n", l, w, r / 1024, (n > 0 ? w / n : 0) }'
   rm -f "$OUT/heapscope.heapsnapshot"
 }
 
 node_write warm-up
 for round in $(seq 1 "$ROUNDS"); do
-  node_write "round $round node"
-  heapscope "round $round stream"
-  heapscope "round $round in-target" --in-target
+  node_write "round $round"
+  heapscope "round $round default"
+  heapscope "round $round stream" --stream
 done
 grep VmHWM /proc/$PID/status | tr -s ' \t' ' ' | sed 's/^/target peak: /'

@@ -54,6 +54,13 @@ impl AtomicFile {
         self.written
     }
 
+    /// The `NAME.part` file being written. Another writer may fill it (the in-target
+    /// capture has the target write into it): the file keeps our ownership and mode, and
+    /// `commit` still fsyncs and renames it, or `drop` removes it.
+    pub fn part_path(&self) -> &Path {
+        &self.part
+    }
+
     /// Flushes, fsyncs and renames into place; returns the final path.
     pub fn commit(mut self) -> Result<PathBuf> {
         let writer = self.writer.take().expect("committed twice");

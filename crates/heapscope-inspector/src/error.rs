@@ -82,6 +82,12 @@ pub enum InspectorError {
         source: std::io::Error,
     },
 
+    #[error(
+        "cannot have the target write the snapshot itself: {reason}; without --in-target it \
+         is streamed over the inspector instead"
+    )]
+    InTargetUnavailable { reason: String },
+
     #[error("cannot read {path}: {detail}")]
     Proc { path: PathBuf, detail: String },
 

@@ -1,4 +1,5 @@
-//! Live Node.js processes, with nothing installed in the target: heapscope finds them in
+//! Live Node.js processes, with no addon installed in the target (only `watch`'s removable
+//! GC observer, plain JavaScript, see [`watch::gc`]): heapscope finds them in
 //! `/proc`, opens (or reuses) the V8 inspector every Node process has, and talks the Chrome
 //! DevTools Protocol to capture heap snapshots, CPU profiles and sampling heap profiles.
 //!
@@ -9,8 +10,9 @@
 //!   closed; loopback only unless allowed.
 //! - [`eval`], [`memory`]: `Runtime.evaluate`; the target's memory figures and the
 //!   "can it afford a snapshot" check.
-//! - [`snapshot`]: `HeapProfiler.takeHeapSnapshot` streamed to disk through [`atomic`];
-//!   [`node_write`]: the alternative where the target writes the file itself.
+//! - [`capture`]: which way a snapshot is taken — by default the target writes it itself
+//!   ([`node_write`], Node's own writer), else `HeapProfiler.takeHeapSnapshot` streamed to
+//!   disk ([`snapshot`]); both through [`atomic`]'s `.part`/fsync/rename.
 //! - [`profile`]: recording `.cpuprofile` and `.heapprofile` files.
 //! - [`calltree`], [`cpuprofile`], [`heapprofile`], [`top`], [`flamegraph`]: reading those
 //!   files back — one call-tree model for both, top functions by self and total, and a
@@ -23,6 +25,7 @@
 pub mod atomic;
 pub mod attach;
 pub mod calltree;
+pub mod capture;
 pub mod cdp;
 pub mod cpuprofile;
 pub mod discovery;

@@ -30,8 +30,11 @@ pub trait SnapshotObserver {
     fn progress(&mut self, _done: u64, _total: u64) {}
     /// Serialisation has started; `bytes` have been written so far.
     fn written(&mut self, _bytes: u64) {}
-    /// One chunk of the snapshot's JSON text, in order.
+    /// One chunk of the snapshot's JSON text, in order (streamed captures only).
     fn chunk(&mut self, _text: &[u8]) {}
+    /// How the snapshot is about to be taken ([`crate::capture`]), and why it is streamed
+    /// when the target writing it was wanted.
+    fn method(&mut self, _method: crate::capture::Method, _fallback: Option<&str>) {}
 }
 
 /// Nothing to report.
@@ -41,6 +44,8 @@ pub struct SnapshotCapture {
     pub path: PathBuf,
     pub bytes: u64,
     pub elapsed: Duration,
+    /// Named phases of `elapsed`, where the capture knows them (`HEAPSCOPE_TIMINGS=1`).
+    pub phases: Vec<(&'static str, Duration)>,
 }
 
 #[derive(Deserialize)]
@@ -106,5 +111,6 @@ pub async fn take_snapshot(
         path,
         bytes,
         elapsed: started.elapsed(),
+        phases: Vec::new(),
     })
 }

@@ -90,22 +90,38 @@ async fn snapshot_by_pid_shows_the_leak() {
 
 #[tokio::test]
 async fn the_target_can_write_the_snapshot_itself() {
+    use heapscope_inspector::node_write::{plan, write_in_target, InTarget, Placement};
     let node = NodeChild::start(
         &["--inspect=127.0.0.1:0"],
         "leaky.js",
         &[("LEAK_COUNT", "1500")],
     );
     let mut attached = attach_to(TargetSpec::Pid(node.pid())).await.unwrap();
+    // Our own child, our user, our file system: it can fill our `.part` file.
+    assert_eq!(plan(node.pid(), attached.addr), Ok(Placement::Direct));
     let dir = temp_dir("in-target");
-    let out = dir.join("written-by-node.heapsnapshot");
-    let capture =
-        heapscope_inspector::node_write::write_in_target(&mut attached.client, node.pid(), &out)
-            .await
-            .unwrap();
-    assert_eq!(std::fs::metadata(&out).unwrap().len(), capture.bytes);
-    assert_eq!(class_count(&out, "LiveLeakRecord"), 1500);
-    let tmp = std::env::temp_dir();
-    let leftovers = std::fs::read_dir(&tmp)
+    for placement in [Placement::Direct, Placement::TargetTemp] {
+        let out = dir.join(format!("{placement:?}.heapsnapshot"));
+        let mut sizes = Vec::new();
+        let written = write_in_target(
+            &mut attached.client,
+            node.pid(),
+            placement,
+            &out,
+            &mut |b| sizes.push(b),
+        )
+        .await
+        .unwrap();
+        let InTarget::Written(capture) = written else {
+            panic!("{placement:?}: the target did not write")
+        };
+        assert_eq!(std::fs::metadata(&out).unwrap().len(), capture.bytes);
+        assert!(!dir
+            .join(format!("{placement:?}.heapsnapshot.part"))
+            .exists());
+        assert_eq!(class_count(&out, "LiveLeakRecord"), 1500);
+    }
+    let leftovers = std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| {
@@ -115,15 +131,62 @@ async fn the_target_can_write_the_snapshot_itself() {
         })
         .count();
     assert_eq!(leftovers, 0, "the target's copy is removed");
-    let err = heapscope_inspector::node_write::write_in_target(
+    // A directory the target cannot write: refused with its own error, nothing left.
+    let out = dir.join("missing-dir/x.heapsnapshot");
+    let err = write_in_target(
         &mut attached.client,
-        node.pid() + 1_000_000,
+        node.pid(),
+        Placement::Direct,
         &out,
+        &mut |_| {},
     )
     .await
     .err()
+    .expect("our own .part cannot be created either");
+    assert!(err.to_string().contains("cannot create"), "{err}");
+    let refused = write_in_target(
+        &mut attached.client,
+        node.pid() + 1_000_000,
+        Placement::Direct,
+        &dir.join("y.heapsnapshot"),
+        &mut |_| {},
+    )
+    .await
     .unwrap();
-    assert!(err.to_string().contains("not"), "{err}");
+    let InTarget::Refused(why) = refused else {
+        panic!("a wrong pid must be refused")
+    };
+    assert!(
+        why.contains(&format!("not {}", node.pid() + 1_000_000)),
+        "{why}"
+    );
+    assert!(!dir.join("y.heapsnapshot").exists());
+
+    // A target whose temp directory does not exist: its exception is the reason given.
+    let no_tmp = NodeChild::start(
+        &["--inspect=127.0.0.1:0"],
+        "healthy.js",
+        &[("TMPDIR", "/nonexistent-heapscope-tmp")],
+    );
+    let mut attached = attach_to(TargetSpec::Pid(no_tmp.pid())).await.unwrap();
+    let out = dir.join("z.heapsnapshot");
+    let refused = write_in_target(
+        &mut attached.client,
+        no_tmp.pid(),
+        Placement::TargetTemp,
+        &out,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let InTarget::Refused(why) = refused else {
+        panic!("writing into a missing directory must be refused")
+    };
+    assert!(
+        why.contains("could not write /nonexistent-heapscope-tmp/") && why.contains("ENOENT"),
+        "{why}"
+    );
+    assert!(!out.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

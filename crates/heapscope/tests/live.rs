@@ -1,10 +1,13 @@
 //! The live-process commands end to end, against real Node processes: `ps`, `snapshot
-//! --analyze`, `profile` + `cpu`, `sample` + `alloc` with flame graphs, and the errors a
-//! person sees for a closed port or a pid that is not Node.
+//! --analyze` both ways (written by the target, the default, and `--stream`), the fallback to
+//! streaming through a tunnel, interrupted and killed captures leaving no file, `profile` +
+//! `cpu`, `sample` + `alloc` with flame graphs, and the errors a person sees for a closed
+//! port or a pid that is not Node.
 
 #[path = "../../heapscope-inspector/tests/support/mod.rs"]
 mod support;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -30,6 +33,21 @@ fn ps_lists_node_with_its_inspector() {
     assert!(table.contains(&node.pid().to_string()) && table.contains(&node.host_port()));
 }
 
+/// `heapscope snapshot ARGS`: stdout on success, and stderr (which says how it was taken).
+fn capture_ok(args: &[&str]) -> (String, String) {
+    let out = heapscope(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "heapscope {args:?}: {stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+}
+
+fn leak_line(stdout: &str) -> &str {
+    stdout
+        .lines()
+        .find(|l| l.contains("LiveLeakRecord"))
+        .unwrap_or_else(|| panic!("leaking class in summary: {stdout}"))
+}
+
 #[test]
 fn snapshot_analyze_prints_the_leaking_class() {
     let node = NodeChild::start(
@@ -38,54 +56,126 @@ fn snapshot_analyze_prints_the_leaking_class() {
         &[("LEAK_COUNT", "4000")],
     );
     let dir = temp_dir("cli-snapshot");
-    let out = dir.join("captured.heapsnapshot");
     let pid = node.pid().to_string();
+    // The default: a local process writes the file itself; analysed from the finished file.
+    let out = dir.join("captured.heapsnapshot");
+    let o = out.to_str().unwrap();
     let args = [
         "snapshot",
         "--pid",
         &pid,
         "-o",
-        out.to_str().unwrap(),
+        o,
         "--gc",
         "--analyze",
         "--limit",
         "0",
     ];
-    let stdout = ok_stdout(&args);
-    let line = stdout
-        .lines()
-        .find(|l| l.contains("LiveLeakRecord"))
-        .expect("leaking class in summary");
-    assert!(line.contains("×4,000"), "{line}");
-    // The file on disk is a complete snapshot: the ordinary summary agrees.
-    let again = ok_stdout(&[
-        "summary",
-        out.to_str().unwrap(),
-        "--filter",
-        "LiveLeakRecord",
-        "--json",
-    ]);
+    let (stdout, stderr) = capture_ok(&args);
+    assert!(stderr.contains("written by the target"), "{stderr}");
+    assert!(!stderr.contains("streaming"), "{stderr}");
+    assert!(leak_line(&stdout).contains("×4,000"), "{stdout}");
+    // The file on disk is a complete snapshot, with our ownership: the summary agrees.
+    let again = ok_stdout(&["summary", o, "--filter", "LiveLeakRecord", "--json"]);
     let again: Value = serde_json::from_str(&again).unwrap();
     assert_eq!(again["classes"][0]["count"], 4000);
-    // Written by the target itself, then analysed from the file.
-    let by_node = dir.join("by-node.heapsnapshot");
+    let meta = std::fs::metadata(&out).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), unsafe {
+        libc::geteuid()
+    });
+    assert!(!dir.join("captured.heapsnapshot.part").exists());
+
+    // --stream: over the inspector, parsed while it is written.
+    let streamed = dir.join("streamed.heapsnapshot");
+    let s = streamed.to_str().unwrap();
     let args = [
         "snapshot",
         "--pid",
         &pid,
         "-o",
-        by_node.to_str().unwrap(),
-        "--in-target",
+        s,
+        "--stream",
         "--analyze",
         "--limit",
         "0",
     ];
-    let stdout = ok_stdout(&args);
-    let line = stdout
+    let (stdout, stderr) = capture_ok(&args);
+    assert!(stderr.contains("streamed over the inspector"), "{stderr}");
+    assert!(leak_line(&stdout).contains("×4,000"), "{stdout}");
+
+    // --in-target is still accepted, and conflicts with --stream.
+    let by_node = dir.join("by-node.heapsnapshot");
+    let b = by_node.to_str().unwrap();
+    let (_, stderr) = capture_ok(&["snapshot", "--pid", &pid, "-o", b, "--in-target"]);
+    assert!(stderr.contains("written by the target"), "{stderr}");
+    let both = heapscope(&["snapshot", "--pid", &pid, "--in-target", "--stream"]);
+    assert_eq!(both.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Forwards every connection to `127.0.0.1:port` from a new loopback port, as an SSH tunnel
+/// does: the inspector answers, but no local process listens on the port heapscope uses.
+fn tunnel_to(port: u16) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let local = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().map_while(Result::ok) {
+            let Ok(upstream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                continue;
+            };
+            let (mut c2, mut u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+            let (mut c, mut u) = (client, upstream);
+            std::thread::spawn(move || std::io::copy(&mut c, &mut u2));
+            std::thread::spawn(move || std::io::copy(&mut u, &mut c2));
+        }
+    });
+    local
+}
+
+#[test]
+fn through_a_tunnel_the_snapshot_is_streamed_and_says_why() {
+    let node = NodeChild::start(
+        &["--inspect=127.0.0.1:0"],
+        "leaky.js",
+        &[("LEAK_COUNT", "1000")],
+    );
+    let port: u16 = node
+        .host_port()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let tunnel = format!("127.0.0.1:{}", tunnel_to(port));
+    let dir = temp_dir("cli-tunnel");
+    let out = dir.join("tunnel.heapsnapshot");
+    let o = out.to_str().unwrap();
+    let (_, stderr) = capture_ok(&["snapshot", "--inspect", &tunnel, "-o", o]);
+    let note = stderr
         .lines()
-        .find(|l| l.contains("LiveLeakRecord"))
-        .expect("leaking class in summary");
-    assert!(line.contains("×4,000"), "{line}");
+        .find(|l| l.contains("note: streaming the snapshot over the inspector"))
+        .unwrap_or_else(|| panic!("no fallback note: {stderr}"));
+    assert!(
+        note.contains(&format!(
+            "pid {} on this machine does not listen on port",
+            node.pid()
+        )),
+        "{note}"
+    );
+    assert!(stderr.contains("streamed over the inspector"), "{stderr}");
+    let summary = ok_stdout(&["summary", o, "--filter", "LiveLeakRecord", "--json"]);
+    let summary: Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(summary["classes"][0]["count"], 1000);
+    // Asked for explicitly, the in-target writer's absence is an error with the reason.
+    let refused = heapscope(&["snapshot", "--inspect", &tunnel, "-o", o, "--in-target"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("cannot have the target write the snapshot itself: pid")
+            && stderr.contains("does not listen on port"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -165,28 +255,22 @@ fn profile_and_sample_feed_cpu_and_alloc() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn interrupted_capture_leaves_no_file() {
-    // A heap large enough that the capture is still running when the signal comes.
-    let node = NodeChild::start(
-        &["--inspect=127.0.0.1:0"],
-        "leaky.js",
-        &[("LEAK_COUNT", "200000"), ("LEAK_BATCH", "50000")],
-    );
-    let dir = temp_dir("cli-interrupted");
-    let out = dir.join("interrupted.heapsnapshot");
-    let part = dir.join("interrupted.heapsnapshot.part");
-    let capture = Command::new(env!("CARGO_BIN_EXE_heapscope"))
+/// Starts `heapscope snapshot --pid PID -o DIR/NAME EXTRA` and waits for `NAME.part` to
+/// appear (the capture is under way), returning the child.
+fn capture_started(pid: i32, out: &Path, extra: &[&str]) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_heapscope"))
         .args([
             "snapshot",
             "--pid",
-            &node.pid().to_string(),
+            &pid.to_string(),
             "-o",
             out.to_str().unwrap(),
         ])
+        .args(extra)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let part = part_of(out);
     let deadline = std::time::Instant::now() + support::STARTUP;
     while !part.exists() {
         assert!(
@@ -195,13 +279,53 @@ fn interrupted_capture_leaves_no_file() {
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    // SAFETY: kill(2) takes plain integers; the pid is our own child's.
-    unsafe { libc::kill(capture.id() as i32, libc::SIGINT) };
+    child
+}
+
+fn part_of(out: &Path) -> PathBuf {
+    out.with_file_name(format!(
+        "{}.part",
+        out.file_name().unwrap().to_str().unwrap()
+    ))
+}
+
+/// A heap large enough that a capture is still running when the test acts.
+const BIG_HEAP: [(&str, &str); 2] = [("LEAK_COUNT", "300000"), ("LEAK_BATCH", "50000")];
+
+#[test]
+fn interrupted_capture_leaves_no_file() {
+    let node = NodeChild::start(&["--inspect=127.0.0.1:0"], "leaky.js", &BIG_HEAP);
+    let dir = temp_dir("cli-interrupted");
+    // Both ways: the target filling our `.part` (the default), and streamed.
+    for (name, extra) in [("by-target", &[][..]), ("streamed", &["--stream"][..])] {
+        let out = dir.join(format!("{name}.heapsnapshot"));
+        let capture = capture_started(node.pid(), &out, extra);
+        // SAFETY: kill(2) takes plain integers; the pid is our own child's.
+        unsafe { libc::kill(capture.id() as i32, libc::SIGINT) };
+        let result = capture.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains("interrupted"), "{name}: {stderr}");
+        assert!(!out.exists() && !part_of(&out).exists(), "{name}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_target_killed_while_writing_leaves_no_file() {
+    let mut node = NodeChild::start(&["--inspect=127.0.0.1:0"], "leaky.js", &BIG_HEAP);
+    let dir = temp_dir("cli-killed");
+    let out = dir.join("killed.heapsnapshot");
+    let capture = capture_started(node.pid(), &out, &[]);
+    node.kill();
     let result = capture.wait_with_output().unwrap();
-    assert_eq!(result.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&result.stderr);
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(!out.exists() && !part.exists());
+    assert_eq!(result.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("did the process exit or crash?"),
+        "{stderr}"
+    );
+    assert!(!out.exists() && !part_of(&out).exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -1,5 +1,8 @@
-//! `heapscope snapshot`: capture a heap snapshot from a live Node.js process, streamed to
-//! disk (and, with `--analyze`, into the parser at the same time).
+//! `heapscope snapshot`: capture a heap snapshot from a live Node.js process. By default a
+//! local target writes it itself (Node's own writer, the fastest way; analysed from the file
+//! afterwards with `--analyze`); otherwise — or with `--stream` — it is streamed to disk over
+//! the inspector (and, with `--analyze`, into the parser at the same time). Which way, and
+//! why, is said on stderr.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -8,12 +11,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use heapscope_format::{FormatError, Loader, RawSnapshot};
+use heapscope_inspector::capture::{capture, CaptureMode, Captured, Local, Method};
 use heapscope_inspector::cdp::CdpClient;
 use heapscope_inspector::memory;
-use heapscope_inspector::node_write::write_in_target;
-use heapscope_inspector::snapshot::{
-    take_snapshot, SnapshotCapture, SnapshotObserver, SnapshotOptions,
-};
+use heapscope_inspector::snapshot::{SnapshotObserver, SnapshotOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -32,17 +33,23 @@ pub struct SnapshotArgs {
     /// Run a full garbage collection before capturing.
     #[arg(long)]
     pub gc: bool,
-    /// Parse the snapshot while it is written and print the class summary at the end.
+    /// Print the class summary of the captured snapshot (parsed while it is written when
+    /// streamed, from the finished file when the target wrote it).
     #[arg(long)]
     pub analyze: bool,
     /// Classes to show with --analyze (0 = all).
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
-    /// Have the target write the file itself with v8.writeHeapSnapshot (into its temp
-    /// directory) and move it here: Node's own writer's speed, for local processes; needs
-    /// disk space in the target's temp directory; no progress, and --analyze parses after.
-    #[arg(long)]
+    /// Require the target to write the file itself (v8.writeHeapSnapshot), failing with the
+    /// reason when it cannot. This is the default whenever it can work (a local process
+    /// whose files heapscope can reach); otherwise the snapshot is streamed.
+    #[arg(long, conflicts_with = "stream")]
     pub in_target: bool,
+    /// Stream the snapshot over the inspector (HeapProfiler.takeHeapSnapshot) even when the
+    /// target could write it itself: works for remote targets, shows V8's progress, and
+    /// --analyze parses while it is written; slower to serialise than Node's own writer.
+    #[arg(long)]
+    pub stream: bool,
     /// Capture even when the target may not have the memory a snapshot needs.
     #[arg(long)]
     pub force: bool,
@@ -106,6 +113,19 @@ impl SnapshotObserver for Observer {
         self.bar.set_position(bytes);
     }
 
+    fn method(&mut self, method: Method, fallback: Option<&str>) {
+        let line = match (method, fallback) {
+            (Method::InTarget, _) => {
+                "the target is writing the snapshot itself (v8.writeHeapSnapshot)…".to_string()
+            }
+            (Method::Streamed, Some(why)) => {
+                format!("note: streaming the snapshot over the inspector: {why}")
+            }
+            (Method::Streamed, None) => return,
+        };
+        self.bar.suspend(|| eprintln!("heapscope: {line}"));
+    }
+
     fn chunk(&mut self, text: &[u8]) {
         if self.loader.is_none() {
             return;
@@ -162,32 +182,23 @@ pub fn run(args: &SnapshotArgs) -> Result<()> {
             .output
             .clone()
             .unwrap_or_else(|| default_name(pid, "heapsnapshot").into());
-        let (capture, parsed) = if args.in_target {
-            let pid = local_pid.context("--in-target needs a process on this machine")?;
-            if args.gc {
-                attached
-                    .client
-                    .call::<serde_json::Value>("HeapProfiler.collectGarbage", serde_json::json!({}))
-                    .await?;
-            }
-            eprintln!(
-                "heapscope: pid {pid} is writing the snapshot itself (v8.writeHeapSnapshot)…"
-            );
-            let capture = write_in_target(&mut attached.client, pid, &out)
-                .await
-                .with_context(|| format!("capturing a heap snapshot into {}", out.display()))?;
-            (capture, None)
-        } else {
-            let (capture, observer) = capture_streamed(&mut attached.client, &out, args).await?;
-            (capture, Some(observer))
+        let target = Local {
+            pid: local_pid,
+            inspector: attached.addr,
         };
+        let (captured, observer) = capture_file(&mut attached.client, target, &out, args).await?;
+        let capture = &captured.capture;
         attached.client.close().await;
         eprintln!(
-            "heapscope: wrote {} ({}, heap used {}) in {:.1}s",
+            "heapscope: wrote {} ({}, heap used {}) in {:.1}s, {}",
             capture.path.display(),
             size(capture.bytes),
             size(check.usage.heap_used),
-            capture.elapsed.as_secs_f64()
+            capture.elapsed.as_secs_f64(),
+            match captured.method {
+                Method::InTarget => "written by the target",
+                Method::Streamed => "streamed over the inspector",
+            }
         );
         if attached.opened_inspector {
             eprintln!("heapscope: note: the target's inspector stays open until it exits");
@@ -195,9 +206,10 @@ pub fn run(args: &SnapshotArgs) -> Result<()> {
         if !args.analyze {
             return Ok(());
         }
-        let analysis = match parsed {
-            Some(observer) => load::analyze_raw(observer.finish(&capture.path)?, started),
-            None => load::analyze(&capture.path)?,
+        // Only a streamed capture went through the parser while it was written.
+        let analysis = match captured.method {
+            Method::Streamed => load::analyze_raw(observer.finish(&capture.path)?, started),
+            Method::InTarget => load::analyze(&capture.path)?,
         };
         summary::print(
             &heapscope_store::sidecar::Overview::of(&analysis),
@@ -209,12 +221,14 @@ pub fn run(args: &SnapshotArgs) -> Result<()> {
     })
 }
 
-/// `HeapProfiler.takeHeapSnapshot`, streamed to `out` (and into the parser with --analyze).
-async fn capture_streamed(
+/// Captures into `out` the way `args` ask (see `heapscope_inspector::capture`), with
+/// progress on stderr and, when streamed with --analyze, the parser fed as chunks arrive.
+async fn capture_file(
     client: &mut CdpClient,
+    target: Local,
     out: &Path,
     args: &SnapshotArgs,
-) -> Result<(SnapshotCapture, Observer)> {
+) -> Result<(Captured, Observer)> {
     let mut observer = Observer {
         bar: progress_bar(),
         writing_since: None,
@@ -225,36 +239,49 @@ async fn capture_streamed(
     let options = SnapshotOptions {
         collect_garbage: args.gc,
     };
-    // On Ctrl-C (or SIGTERM) the capture future is dropped, which removes the partial file.
-    // The handlers are installed before the file exists, so no signal finds it unguarded.
+    let mode = if args.stream {
+        CaptureMode::Stream
+    } else if args.in_target {
+        CaptureMode::InTarget
+    } else {
+        CaptureMode::Auto
+    };
+    // On Ctrl-C (or SIGTERM) the capture future is dropped, which removes the partial file
+    // (`OUT.part`, whoever was writing it). The handlers are installed before the file
+    // exists, so no signal finds it unguarded.
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let outcome = tokio::select! {
-        capture = take_snapshot(client, out, options, &mut observer) => Ok(capture),
+        captured = capture(client, target, out, mode, options, &mut observer) => Ok(captured),
         _ = interrupt.recv() => Err("interrupted"),
         _ = terminate.recv() => Err("terminated"),
     };
-    let streamed = observer
+    let written_for = observer
         .writing_since
         .map(|t| t.elapsed())
         .unwrap_or_default();
     observer.bar.finish_and_clear();
-    let capture = match outcome {
-        Ok(capture) => capture,
+    let captured = match outcome {
+        Ok(captured) => captured,
         Err(why) => bail!("{why}: {} was not written", out.display()),
     };
-    let capture =
-        capture.with_context(|| format!("capturing a heap snapshot into {}", out.display()))?;
+    let captured =
+        captured.with_context(|| format!("capturing a heap snapshot into {}", out.display()))?;
     if load::timings_enabled() {
-        let building = capture.elapsed.saturating_sub(streamed);
+        for (phase, took) in &captured.capture.phases {
+            eprintln!("[timings] {phase} {:.3}s", took.as_secs_f64());
+        }
+    }
+    if load::timings_enabled() && captured.method == Method::Streamed {
+        let building = captured.capture.elapsed.saturating_sub(written_for);
         eprintln!(
             "[timings] snapshot built in target {:.3}s",
             building.as_secs_f64()
         );
         eprintln!(
             "[timings] streamed and written {:.3}s",
-            streamed.as_secs_f64()
+            written_for.as_secs_f64()
         );
     }
-    Ok((capture, observer))
+    Ok((captured, observer))
 }
