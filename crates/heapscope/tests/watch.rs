@@ -1,8 +1,10 @@
 //! `heapscope watch` against real Node processes: a leaking one and a healthy one watched
-//! side by side with the same rules (the leak-trend rule fires on the first only, and its
-//! snapshot series shows the leaking class growing), the store's rows, the Prometheus
-//! endpoint parsed line by line, `exec` and `profile` actions, `--all`, and the errors for a killed
-//! target, a closed port and a malformed rule.
+//! side by side with the same rules (the leak-trend rule, on heap after GC measured by the
+//! GC observer, fires on the first only, and its snapshot series shows the leaking class
+//! growing; the observer is gone afterwards), the store's rows, the Prometheus endpoint
+//! parsed line by line, `exec` and `profile` actions, `--all` picking up a process started
+//! later and going on when one exits, and the errors for a killed target, a closed port and
+//! a malformed rule.
 
 #[path = "../../heapscope-inspector/tests/support/mod.rs"]
 mod support;
@@ -19,6 +21,49 @@ use support::{closed_port, temp_dir, NodeChild};
 /// Young generation of 1 MB: scavenges every few milliseconds, so the leak reaches the old
 /// generation smoothly instead of in big steps.
 const SMALL_YOUNG_GEN: &str = "--max-semi-space-size=1";
+/// A major GC every 250 ms (the programs call `gc()` with GC_EVERY_MS), as a service under
+/// load has every few seconds: a 3 s trend window then sees about twelve.
+const FREQUENT_GC: [(&str, &str); 1] = [("GC_EVERY_MS", "250")];
+
+/// Whether the GC observer stays installed in the target at `host_port` for 15 s. Another
+/// test's `watch --all` may be sharing it for a moment (it is counted), so absence is
+/// awaited, not expected at once.
+fn gc_observer_stays(host_port: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while gc_observer_installed(host_port) {
+        if Instant::now() > deadline {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+/// Whether the GC observer `watch` installs is in the target (at `host_port`) now.
+fn gc_observer_installed(host_port: &str) -> bool {
+    use heapscope_inspector::{attach, AttachOptions, TargetSpec};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let options = AttachOptions {
+            allow_remote: false,
+            timeout: Duration::from_secs(10),
+            notice: &|_| {},
+        };
+        let spec = TargetSpec::HostPort(host_port.to_string());
+        let mut attached = attach(&spec, &options).await.unwrap();
+        let kind: String = heapscope_inspector::eval::evaluate(
+            &mut attached.client,
+            "typeof globalThis[Symbol.for('heapscope.gcRing')]",
+        )
+        .await
+        .unwrap();
+        attached.client.close().await;
+        kind == "object"
+    })
+}
 
 fn heapscope() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_heapscope"));
@@ -88,16 +133,9 @@ fn class_count(snapshot: &Path, class: &str) -> u64 {
 
 #[test]
 fn rules_fire_on_the_leaking_process_and_not_on_the_healthy_one() {
-    let leaking = NodeChild::start(
-        &["--inspect=127.0.0.1:0", SMALL_YOUNG_GEN],
-        "growing.js",
-        &[],
-    );
-    let healthy = NodeChild::start(
-        &["--inspect=127.0.0.1:0", SMALL_YOUNG_GEN],
-        "healthy.js",
-        &[],
-    );
+    let flags = ["--inspect=127.0.0.1:0", SMALL_YOUNG_GEN, "--expose-gc"];
+    let leaking = NodeChild::start(&flags, "growing.js", &FREQUENT_GC);
+    let healthy = NodeChild::start(&flags, "healthy.js", &FREQUENT_GC);
     let dir = temp_dir("watch-rules");
     let (leak_data, healthy_data) = (dir.join("leak"), dir.join("healthy"));
     let (leak_pid, healthy_pid) = (leaking.pid().to_string(), healthy.pid().to_string());
@@ -146,15 +184,25 @@ fn rules_fire_on_the_leaking_process_and_not_on_the_healthy_one() {
     }
     assert_eq!(samples[0]["pid"], leaking.pid());
     assert_eq!(samples[0]["app"], "growing");
+    // Heap after GC was measured (the observer's reading), and the trend fitted to it.
+    let last = &samples[29]["metrics"];
+    assert!(last["heap_used_after_gc_bytes"].is_number(), "{last}");
+    assert_eq!(
+        last["heap_after_gc_bytes"],
+        last["heap_used_after_gc_bytes"]
+    );
+    assert!(last["major_gcs"].as_f64() >= Some(5.0), "{last}");
+    assert_eq!(last["heap_trend_measured"], 1.0, "{last}");
     assert!(samples[0]["resources"]["Timeout"].as_u64() >= Some(1));
 
     // The leak-trend rule fired once (cool-down), and its series holds the leak growing.
     let alerts = of_type(&leak_lines, "alert");
     assert_eq!(alerts.len(), 1, "{alerts:?}");
-    assert!(alerts[0]["text"]
-        .as_str()
-        .unwrap()
-        .contains("heap after GC rising"));
+    let alert = alerts[0]["text"].as_str().unwrap();
+    assert!(
+        alert.contains("heap after GC rising") && alert.contains("measured after"),
+        "{alert}"
+    );
     let files: Vec<String> = of_type(&leak_lines, "action")
         .iter()
         .map(|a| a["text"].as_str().unwrap().to_string())
@@ -178,13 +226,52 @@ fn rules_fire_on_the_leaking_process_and_not_on_the_healthy_one() {
         "GrowingRecord {before} then {after}"
     );
 
-    // The healthy process: sampled the same way, nothing fired.
+    // The healthy process: sampled the same way, judged on measured figures, nothing fired.
     let healthy_lines = json_lines(&healthy_out.stdout);
-    assert_eq!(of_type(&healthy_lines, "sample").len(), 30);
+    let healthy_samples = of_type(&healthy_lines, "sample");
+    assert_eq!(healthy_samples.len(), 30);
+    assert_eq!(
+        healthy_samples[29]["metrics"]["heap_trend_measured"], 1.0,
+        "{}",
+        healthy_samples[29]
+    );
     assert!(
         of_type(&healthy_lines, "alert").is_empty(),
         "{:?}",
         of_type(&healthy_lines, "alert")
+    );
+    // Each watch removed its GC observer when it finished.
+    assert!(!gc_observer_stays(&leaking.host_port()));
+    assert!(!gc_observer_stays(&healthy.host_port()));
+
+    // With --no-gc-observer nothing is installed and heap after GC is an estimate, named so.
+    let out = run(&[
+        "watch",
+        "--inspect",
+        &healthy.host_port(),
+        "--interval",
+        "200ms",
+        "--count",
+        "2",
+        "--json",
+        "--no-gc-observer",
+        "--data",
+        healthy_data.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out.stdout);
+    let metrics = &of_type(&lines, "sample")[1]["metrics"];
+    assert!(
+        metrics["heap_after_gc_estimate_bytes"].is_number(),
+        "{metrics}"
+    );
+    assert!(
+        metrics.get("heap_used_after_gc_bytes").is_none(),
+        "{metrics}"
     );
 
     // The store has the process, every sample and the alerts.
@@ -424,6 +511,124 @@ fn exec_action_and_all_processes() {
         .filter(|s| s["pid"] == node.pid())
         .count();
     assert_eq!(ours, 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Reads `watch --json` lines from `child`'s stdout on a thread.
+fn json_reader(child: &mut Child) -> std::sync::mpsc::Receiver<Value> {
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str(&line) {
+                let _ = tx.send(v);
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for `want` samples of `pid`, counting in `counts` every sample seen meanwhile.
+fn wait_for_samples(
+    rx: &std::sync::mpsc::Receiver<Value>,
+    counts: &mut std::collections::HashMap<i64, usize>,
+    pid: i32,
+    want: usize,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while counts.get(&(pid as i64)).copied().unwrap_or(0) < want {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no {want} samples of pid {pid}: {counts:?}"));
+        if line["type"] == "sample" {
+            *counts.entry(line["pid"].as_i64().unwrap()).or_insert(0) += 1;
+        }
+    }
+}
+
+#[test]
+fn all_picks_up_new_processes_and_goes_on_when_one_exits() {
+    let mut first = NodeChild::start(&["--inspect=127.0.0.1:0"], "healthy.js", &[]);
+    let dir = temp_dir("watch-all");
+    let mut watch = Killed(
+        heapscope()
+            .args([
+                "watch",
+                "--all",
+                "--interval",
+                "200ms",
+                "--rescan",
+                "1s",
+                "--json",
+            ])
+            .args(["--data", dir.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let rx = json_reader(&mut watch.0);
+    let mut counts = std::collections::HashMap::new();
+    wait_for_samples(&rx, &mut counts, first.pid(), 2);
+    // Started after watch: picked up at a rescan.
+    let second = NodeChild::start(&["--inspect=127.0.0.1:0"], "healthy.js", &[]);
+    wait_for_samples(&rx, &mut counts, second.pid(), 2);
+    // The first exits: watch goes on with the second.
+    first.kill();
+    let after_exit = counts[&(second.pid() as i64)];
+    wait_for_samples(&rx, &mut counts, second.pid(), after_exit + 5);
+    // Ctrl-C: the watchers stop, removing their GC observers, and watch exits cleanly.
+    // SAFETY: kill(2) takes plain integers; the pid is our own child's.
+    unsafe { libc::kill(watch.0.id() as i32, libc::SIGINT) };
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = watch.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "watch did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    watch
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("stopped watching pid {} (healthy)", first.pid())),
+        "{stderr}"
+    );
+    assert!(!gc_observer_stays(&second.host_port()), "{stderr}");
+
+    // Both are in the store with their samples; the first's stopped when it exited.
+    let store = Store::open(&dir).unwrap();
+    store
+        .with_conn(|c| {
+            let processes = metrics::processes(c)?;
+            let row = |pid: i32| {
+                processes
+                    .iter()
+                    .find(|p| p.info.pid == pid as i64)
+                    .unwrap_or_else(|| panic!("pid {pid} not stored: {processes:?}"))
+                    .id
+            };
+            let stored = |pid| {
+                metrics::samples(c, row(pid), &["heap_used_bytes"], 0, i64::MAX).map(|s| s.len())
+            };
+            let (a, b) = (stored(first.pid())?, stored(second.pid())?);
+            assert!(a >= 2 && b >= after_exit + 5, "stored {a} and {b}");
+            assert_eq!(a, counts[&(first.pid() as i64)]);
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::capture::{capture, CaptureMode, Local, Method};
 use crate::cdp::CdpClient;
 use crate::error::Result;
 use crate::profile::{start_cpu_profile, stop_cpu_profile};
@@ -263,9 +264,23 @@ impl ActionRunner {
             }
             std::fs::create_dir_all(&self.out_dir)
                 .map_err(|e| crate::error::InspectorError::io("cannot create", &self.out_dir, e))?;
-            take_snapshot(client, path, SnapshotOptions::default(), &mut ())
-                .await
-                .map(Ok)
+            // As `heapscope snapshot` does: the target writes it when it can (faster, and the
+            // watched service is paused for less time), streamed otherwise.
+            match target.inspector.parse::<std::net::SocketAddr>() {
+                Ok(inspector) => {
+                    let local = Local {
+                        pid: local_pid,
+                        inspector,
+                    };
+                    let options = SnapshotOptions::default();
+                    capture(client, local, path, CaptureMode::Auto, options, &mut ())
+                        .await
+                        .map(|c| Ok((c.capture, c.method, c.fallback)))
+                }
+                Err(_) => take_snapshot(client, path, SnapshotOptions::default(), &mut ())
+                    .await
+                    .map(|c| Ok((c, Method::Streamed, None))),
+            }
         }
         .await;
         match result {
@@ -274,12 +289,17 @@ impl ActionRunner {
                 text: skipped,
                 files: Vec::new(),
             },
-            Ok(Ok(capture)) => Outcome {
+            Ok(Ok((capture, method, fallback))) => Outcome {
                 rule: rule.to_string(),
                 text: format!(
-                    "snapshot {} ({:.1} MB)",
+                    "snapshot {} ({:.1} MB, {})",
                     capture.path.display(),
-                    capture.bytes as f64 / 1e6
+                    capture.bytes as f64 / 1e6,
+                    match (method, fallback) {
+                        (Method::InTarget, _) => "written by the target".to_string(),
+                        (Method::Streamed, None) => "streamed".to_string(),
+                        (Method::Streamed, Some(why)) => format!("streamed: {why}"),
+                    }
                 ),
                 files: vec![capture.path],
             },

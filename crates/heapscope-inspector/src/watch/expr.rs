@@ -174,10 +174,14 @@ const KNOWN: &[&str] = &[
     "array_buffers",
     "old_gen_used",
     "heap_after_gc",
+    "heap_used_after_gc",
+    "heap_after_gc_estimate",
+    "major_gcs",
     "active_resources",
     "tcp_handles",
     "heap_trend_bytes_per_hour",
     "heap_trend_r2",
+    "heap_trend_measured",
 ];
 
 fn is_known_metric(name: &str) -> bool {

@@ -65,7 +65,7 @@ const GAUGES: &[(&str, &str, &str)] = &[
     ),
     (
         "nodejs_heap_after_gc_bytes",
-        "Estimated heap after garbage collection: the old generation's recent minimum.",
+        "Heap after garbage collection: measured after each major GC by heapscope's GC observer, else estimated as the old generation's recent minimum.",
         "heap_after_gc_bytes",
     ),
     (
@@ -320,6 +320,7 @@ mod tests {
                     ("heap_trend_bytes_per_hour".into(), 7200.0),
                 ],
                 resources: vec![("TCPSocketWrap".into(), 3)],
+                gc: None,
             },
         }
     }

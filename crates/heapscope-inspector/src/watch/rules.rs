@@ -207,12 +207,16 @@ impl RuleSet {
                 }
                 Condition::LeakTrend => match fit.filter(|f| trend.is_leak(f)) {
                     Some(f) => format!(
-                        "leak-trend: heap after GC rising {:.1} MB/hour (r² {:.2} over {} samples, {:.0} s; \
+                        "leak-trend: heap after GC rising {:.1} MB/hour (r² {:.2} over {} samples, {:.0} s, {}; \
                          threshold {:.1} MB/hour, r² ≥ {:.2})",
                         f.slope_bytes_per_hour / 1e6,
                         f.r2,
                         f.samples,
                         f.span.as_secs_f64(),
+                        match f.measured_gcs {
+                            Some(n) => format!("measured after {n} major GCs"),
+                            None => "estimated from the old generation".to_string(),
+                        },
                         trend.config().min_slope_bytes_per_hour / 1e6,
                         trend.config().min_r2,
                     ),
@@ -270,6 +274,7 @@ mod tests {
                 ("heap_limit_bytes".into(), 100e6),
             ],
             resources: Vec::new(),
+            gc: None,
         }
     }
 

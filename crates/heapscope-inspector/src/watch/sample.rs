@@ -13,11 +13,17 @@
 //! | `resources_<type>` | `process.getActiveResourcesInfo()` by type in snake case: `resources_tcp_socket_wrap`, `resources_timeout`, `resources_fs_req_callback` |
 //! | `active_resources` | all of them |
 //! | `tcp_handles` | TCP sockets and servers (`TCPSocketWrap` + `TCPServerWrap` + `TCPWrap`) |
+//! | `heap_used_after_gc_bytes` | used heap right after the newest major GC, *measured* by the GC observer ([`super::gc`]); absent without it or before its first major GC |
+//! | `major_gcs` | major GCs the observer has seen since it was installed |
 //!
-//! Nothing is installed in the target: the expression only reads.
+//! The expression only reads; the GC observer it reads from is installed separately, and
+//! only by `watch` (see [`super::gc`]). Without it the sample is the same minus those two.
 
 use serde::Deserialize;
 
+use std::sync::LazyLock;
+
+use super::gc::{GcReading, READ as READ_GC};
 use crate::cdp::CdpClient;
 use crate::error::Result;
 use crate::eval::evaluate;
@@ -30,6 +36,8 @@ pub struct Sample {
     pub metrics: Vec<(String, f64)>,
     /// Resource counts by Node's own type names (`TCPSocketWrap`), for display and labels.
     pub resources: Vec<(String, u64)>,
+    /// The GC observer's newest reading; `None` when it is not installed.
+    pub gc: Option<GcReading>,
 }
 
 impl Sample {
@@ -63,19 +71,25 @@ impl Sample {
 
 /// The expression evaluated for each sample. `getActiveResourcesInfo` exists since Node
 /// 17.3 (and 16.14); older targets report no resources rather than failing.
-const SAMPLE_EXPRESSION: &str = "(() => {
+static SAMPLE_EXPRESSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "(() => {{
   const v8 = require('v8');
   const m = process.memoryUsage();
-  const resources = {};
+  const resources = {{}};
   if (typeof process.getActiveResourcesInfo === 'function')
     for (const r of process.getActiveResourcesInfo()) resources[r] = (resources[r] || 0) + 1;
-  return {
+  return {{
     m,
     limit: v8.getHeapStatistics().heap_size_limit,
     spaces: v8.getHeapSpaceStatistics().map(s => [s.space_name, s.space_used_size, s.space_size]),
     resources,
-  };
-})()";
+    gc: {READ_GC},
+    now: Date.now(),
+  }};
+}})()"
+    )
+});
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -94,11 +108,15 @@ struct RawSample {
     limit: f64,
     spaces: Vec<(String, f64, f64)>,
     resources: std::collections::BTreeMap<String, u64>,
+    #[serde(default)]
+    gc: Option<Vec<f64>>,
+    #[serde(default)]
+    now: f64,
 }
 
 /// Takes one sample.
 pub async fn take_sample(client: &mut CdpClient) -> Result<Sample> {
-    let raw: RawSample = evaluate(client, SAMPLE_EXPRESSION).await?;
+    let raw: RawSample = evaluate(client, &SAMPLE_EXPRESSION).await?;
     Ok(flatten(raw, now_ms()))
 }
 
@@ -135,10 +153,18 @@ fn flatten(raw: RawSample, ts_ms: i64) -> Sample {
     }
     metrics.push(("active_resources".into(), total as f64));
     metrics.push(("tcp_handles".into(), tcp as f64));
+    let gc = raw.gc.map(|g| GcReading::from_raw(&g, raw.now, ts_ms));
+    if let Some(reading) = gc {
+        metrics.push(("major_gcs".into(), reading.major_gcs as f64));
+        if let Some((_, used)) = reading.last {
+            metrics.push(("heap_used_after_gc_bytes".into(), used));
+        }
+    }
     Sample {
         ts_ms,
         metrics,
         resources: raw.resources.into_iter().collect(),
+        gc,
     }
 }
 
@@ -249,10 +275,14 @@ mod tests {
             r#"{"m":{"rss":100,"heapTotal":60,"heapUsed":50,"external":5,"arrayBuffers":2},
                 "limit":4000,
                 "spaces":[["new_space",8,16],["old_space",40,44]],
-                "resources":{"TCPSocketWrap":3,"TCPServerWrap":1,"Timeout":2}}"#,
+                "resources":{"TCPSocketWrap":3,"TCPServerWrap":1,"Timeout":2},
+                "gc":[4,900,30],"now":1000}"#,
         )
         .unwrap();
         let s = flatten(raw, 1);
+        assert_eq!(s.get("heap_used_after_gc_bytes"), Some(30.0));
+        assert_eq!(s.get("major_gcs"), Some(4.0));
+        assert_eq!(s.gc.unwrap().last, Some((-99, 30.0)));
         assert_eq!(s.get("heap_used_bytes"), Some(50.0));
         assert_eq!(s.get("heap_limit_bytes"), Some(4000.0));
         assert_eq!(s.get("heap_space_old_space_used_bytes"), Some(40.0));

@@ -1,21 +1,25 @@
 //! The built-in leak-trend rule: is the heap that survives garbage collection rising steadily?
 //!
-//! **Heap after GC is estimated, not observed.** Seeing the exact heap after each major GC
-//! would mean installing a GC observer in the target (or forcing collections with
-//! `HeapProfiler.collectGarbage`, which pauses the service); `watch` installs nothing and
-//! forces nothing. Instead each sample's `old_gen_used_bytes` (heap used minus the young
-//! generation, which every scavenge empties — so the fast sawtooth of short-lived garbage is
-//! gone) is floored by its minimum over the last fifth of the trend window (so a
-//! mark-compact within that span takes the promoted garbage out too). That floor is
-//! `heap_after_gc_bytes`. A leak raises it steadily; a healthy service's floor stays flat or
-//! saw-tooths, which the fit's r² rejects. The estimate's blind spot: a service whose major
-//! GCs are further apart than the window accumulates promoted garbage as steadily as a leak,
-//! so the window should span several major GCs (the default 10 minutes does for a service
-//! under load; a nearly idle one may need longer).
+//! **Heap after GC is measured when it can be.** `watch` installs a GC observer in the
+//! target ([`super::gc`]) that records the used heap right after each major GC; each sample
+//! carries the newest reading as `heap_used_after_gc_bytes`. When the observer could not be
+//! installed (or has not seen a major GC yet) the figure is **estimated** instead, as
+//! `heap_after_gc_estimate_bytes`: each sample's `old_gen_used_bytes` (heap used minus the
+//! young generation, which every scavenge empties — so the fast sawtooth of short-lived
+//! garbage is gone) floored by its minimum over the last fifth of the trend window (so a
+//! mark-compact within that span takes the promoted garbage out too). The estimate's blind
+//! spot: a service whose major GCs are further apart than the window accumulates promoted
+//! garbage as steadily as a leak. Whichever is in use is also `heap_after_gc_bytes`, the
+//! name rules, the display and Prometheus read.
 //!
-//! The trend is an ordinary least-squares line through the floor over the window: its slope
+//! The trend is an ordinary least-squares line over the window: its slope
 //! (`heap_trend_bytes_per_hour`) and coefficient of determination (`heap_trend_r2`) are
 //! added to each sample once the window is at least 80% covered by five or more samples.
+//! It is fitted to the measured series when that covers the window and at least three major
+//! GCs happened in it (fewer steps cannot show a steady rise: a staircase of two steps has
+//! r² ≤ 0.75), to the estimate otherwise; `heap_trend_measured` is 1 or 0 accordingly, and
+//! the fit carries it ([`Fit::measured_gcs`]). A leak raises heap after GC steadily; a
+//! healthy service's stays flat or saw-tooths, which the fit's r² rejects.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -49,18 +53,24 @@ pub struct Fit {
     pub r2: f64,
     pub samples: usize,
     pub span: Duration,
+    /// Major GCs within the window when fitted to measured heap after GC; `None` when
+    /// fitted to the estimate.
+    pub measured_gcs: Option<u64>,
 }
 
 const MIN_SAMPLES: usize = 5;
 const MIN_COVERAGE: f64 = 0.8;
+/// Major GCs a window needs before the measured series decides.
+const MIN_GCS: u64 = 3;
 
-/// Per-process state: recent old-generation figures (for the floor) and recent floors (for
-/// the fit).
+/// Per-process state: recent old-generation figures (for the floor), recent floors (the
+/// estimate) and recent measured values with the GC count at each.
 #[derive(Debug)]
 pub struct TrendTracker {
     config: TrendConfig,
     old_gen: VecDeque<(i64, f64)>,
     floors: VecDeque<(i64, f64)>,
+    measured: VecDeque<(i64, f64, u64)>,
 }
 
 impl TrendTracker {
@@ -69,6 +79,7 @@ impl TrendTracker {
             config,
             old_gen: VecDeque::new(),
             floors: VecDeque::new(),
+            measured: VecDeque::new(),
         }
     }
 
@@ -76,8 +87,9 @@ impl TrendTracker {
         self.config
     }
 
-    /// Adds `heap_after_gc_bytes` (and, once there is enough history, the trend's slope and
-    /// r²) to the sample. Returns the fit when there is one.
+    /// Adds `heap_after_gc_bytes` (measured or estimated, see the module's overview) and,
+    /// once there is enough history, the trend's slope, r² and source to the sample. Returns
+    /// the fit when there is one.
     pub fn observe(&mut self, sample: &mut Sample) -> Option<Fit> {
         let old_gen = sample.get("old_gen_used_bytes")?;
         let now = sample.ts_ms;
@@ -96,23 +108,49 @@ impl TrendTracker {
             .iter()
             .map(|&(_, v)| v)
             .fold(f64::INFINITY, f64::min);
-        sample.set("heap_after_gc_bytes", floor);
         self.floors.push_back((now, floor));
-        while self
-            .floors
-            .front()
-            .is_some_and(|&(t, _)| t < now - window_ms)
-        {
+        let measured = sample.get("heap_used_after_gc_bytes");
+        match (measured, sample.gc) {
+            (Some(value), Some(gc)) => {
+                self.measured.push_back((now, value, gc.major_gcs));
+                sample.set("heap_after_gc_bytes", value);
+            }
+            _ => {
+                sample.set("heap_after_gc_estimate_bytes", floor);
+                sample.set("heap_after_gc_bytes", floor);
+            }
+        }
+        let start = now - window_ms;
+        while self.floors.front().is_some_and(|&(t, _)| t < start) {
             self.floors.pop_front();
         }
-        let fit = fit_line(self.floors.iter().copied())?;
-        if fit.samples < MIN_SAMPLES
-            || fit.span.as_secs_f64() < MIN_COVERAGE * self.config.window.as_secs_f64()
-        {
-            return None;
+        while self.measured.front().is_some_and(|&(t, ..)| t < start) {
+            self.measured.pop_front();
         }
+        let covers = |fit: &Fit| {
+            fit.samples >= MIN_SAMPLES
+                && fit.span.as_secs_f64() >= MIN_COVERAGE * self.config.window.as_secs_f64()
+        };
+        let gcs_in_window = match (self.measured.front(), self.measured.back()) {
+            (Some(first), Some(last)) => last.2.saturating_sub(first.2),
+            _ => 0,
+        };
+        // With enough major GCs in the window the measured series decides (waiting, if it
+        // must, until it covers the window); otherwise the estimate does.
+        let fit = if sample.gc.is_some() && gcs_in_window >= MIN_GCS {
+            fit_line(self.measured.iter().map(|&(t, v, _)| (t, v)))
+                .filter(covers)
+                .map(|f| Fit {
+                    measured_gcs: Some(gcs_in_window),
+                    ..f
+                })?
+        } else {
+            fit_line(self.floors.iter().copied()).filter(covers)?
+        };
         sample.set("heap_trend_bytes_per_hour", fit.slope_bytes_per_hour);
         sample.set("heap_trend_r2", fit.r2);
+        let measured_flag = if fit.measured_gcs.is_some() { 1.0 } else { 0.0 };
+        sample.set("heap_trend_measured", measured_flag);
         Some(fit)
     }
 
@@ -159,19 +197,34 @@ pub fn fit_line(points: impl Iterator<Item = (i64, f64)> + Clone) -> Option<Fit>
         r2,
         samples: n,
         span: Duration::from_millis((first_last.1 - first_last.0).max(0) as u64),
+        measured_gcs: None,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::watch::gc::GcReading;
 
     fn sample(ts_ms: i64, old_gen: f64) -> Sample {
         Sample {
             ts_ms,
             metrics: vec![("old_gen_used_bytes".into(), old_gen)],
             resources: Vec::new(),
+            gc: None,
         }
+    }
+
+    /// A sample with the GC observer's reading: `after_gc` measured after `majors` GCs.
+    fn measured(ts_ms: i64, old_gen: f64, after_gc: f64, majors: u64) -> Sample {
+        let mut s = sample(ts_ms, old_gen);
+        s.metrics
+            .push(("heap_used_after_gc_bytes".into(), after_gc));
+        s.gc = Some(GcReading {
+            major_gcs: majors,
+            last: Some((ts_ms, after_gc)),
+        });
+        s
     }
 
     fn config(window_s: u64) -> TrendConfig {
@@ -223,5 +276,68 @@ mod tests {
             let fit = saw.observe(&mut s);
             assert!(!fit.is_some_and(|f| saw.is_leak(&f)), "sample {i}: {fit:?}");
         }
+    }
+
+    #[test]
+    fn measured_heap_after_gc_decides_once_enough_major_gcs_are_seen() {
+        // The old generation climbs steadily between major GCs (promoted garbage), which
+        // the estimate over a short window takes for a leak; the measured heap after each
+        // major GC (one every 10 s) stays flat.
+        let mut tracker = TrendTracker::new(config(60));
+        let mut verdicts = Vec::new();
+        for i in 0..60i64 {
+            let old_gen = 40e6 + 1e6 * i as f64;
+            let majors = (i / 5) as u64;
+            let mut s = measured(i * 2000, old_gen, 40e6 + (i % 3) as f64 * 1e4, majors);
+            let fit = tracker.observe(&mut s);
+            assert_eq!(
+                s.get("heap_after_gc_bytes"),
+                s.get("heap_used_after_gc_bytes")
+            );
+            assert!(s.get("heap_after_gc_estimate_bytes").is_none());
+            if let Some(f) = fit {
+                verdicts.push((f.measured_gcs.is_some(), tracker.is_leak(&f)));
+                assert_eq!(s.get("heap_trend_measured"), Some(1.0));
+            }
+        }
+        assert!(!verdicts.is_empty());
+        assert!(verdicts.iter().all(|&(m, leak)| m && !leak), "{verdicts:?}");
+        // The same old generation without the observer: estimated, and it fires.
+        let mut estimated = TrendTracker::new(config(60));
+        let fired = (0..60i64).any(|i| {
+            let mut s = sample(i * 2000, 40e6 + 1e6 * i as f64);
+            let fit = estimated.observe(&mut s);
+            assert!(s.get("heap_after_gc_estimate_bytes").is_some());
+            fit.is_some_and(|f| f.measured_gcs.is_none() && estimated.is_leak(&f))
+        });
+        assert!(fired, "the estimate's blind spot, which measuring removes");
+    }
+
+    #[test]
+    fn a_measured_leak_fires_and_too_few_gcs_fall_back_to_the_estimate() {
+        let mut tracker = TrendTracker::new(config(60));
+        let mut fired = None;
+        for i in 0..40i64 {
+            // A major GC every 4 s, each leaving 1 MB more.
+            let majors = (i / 2) as u64;
+            let after = 30e6 + 1e6 * majors as f64;
+            let mut s = measured(i * 2000, after + 5e5, after, majors);
+            if let Some(f) = tracker.observe(&mut s) {
+                if fired.is_none() && tracker.is_leak(&f) {
+                    fired = Some((i, f.measured_gcs));
+                }
+            }
+        }
+        let (at, gcs) = fired.expect("the measured leak fires");
+        assert_eq!(at, 24, "once 80% of the 60 s window is covered");
+        assert!(gcs.unwrap() >= MIN_GCS);
+        // One major GC only in the whole window: the estimate decides, and says so.
+        let mut sparse = TrendTracker::new(config(60));
+        let mut last = None;
+        for i in 0..40i64 {
+            let mut s = measured(i * 2000, 30e6 + 1e6 * i as f64, 30e6, 1);
+            last = sparse.observe(&mut s).or(last);
+        }
+        assert_eq!(last.unwrap().measured_gcs, None);
     }
 }

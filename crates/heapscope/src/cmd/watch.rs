@@ -2,9 +2,13 @@
 //! evaluate rules (with actions), show it live, and serve it to Prometheus.
 //!
 //! One task per watched process on the single-threaded runtime (`--all` adds processes as
-//! their inspectors appear); they share the store, the view and the latest samples the
-//! metrics endpoint serves. Everything about *what* is sampled and how rules and actions
-//! behave lives in `heapscope_inspector::watch`; this module is the loop and the wiring.
+//! their inspectors appear and lets exited ones go); they share the store, the view and the
+//! latest samples the metrics endpoint serves. Each watcher installs the GC observer that
+//! measures heap after GC (unless `--no-gc-observer`) and removes it when it stops: Ctrl-C
+//! and `--duration` ask the watchers to stop (and wait a little for them) rather than
+//! dropping them mid-session. The store is thinned and expired every ten minutes
+//! (`--retain`). Everything about *what* is sampled and how rules and actions behave lives
+//! in `heapscope_inspector::watch`; this module is the loop and the wiring.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
@@ -16,12 +20,14 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use heapscope_inspector::watch::actions::{ActionRunner, ActionTarget, Outcome};
+use heapscope_inspector::watch::gc;
 use heapscope_inspector::watch::prometheus::{self, Exposed};
 use heapscope_inspector::watch::rules::{parse_rule, Rule, RuleSet};
 use heapscope_inspector::watch::sample::{identify, now_ms, take_sample};
 use heapscope_inspector::watch::trend::{TrendConfig, TrendTracker};
 use heapscope_inspector::{attach, procs, AttachOptions, TargetSpec};
 use heapscope_store::metrics::{self as store_metrics, Alert, ProcessInfo};
+use heapscope_store::retention::{self, parse_retain, RetentionPolicy};
 use heapscope_store::Store;
 use tokio::time::Instant;
 
@@ -99,6 +105,26 @@ pub struct WatchArgs {
     /// Deadline for connecting and for each answer.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Retention, rescanning and the GC observer (boxed: the command enum's variants stay
+    /// of similar size).
+    #[command(flatten)]
+    pub upkeep: Box<Upkeep>,
+}
+
+#[derive(Args, Debug)]
+pub struct Upkeep {
+    /// Keep stored samples this long (e.g. 30d, 12h, 2w); older ones are deleted. Samples
+    /// keep full resolution for an hour, then min and max per minute up to a day, then per
+    /// ten minutes. Applied at start and every ten minutes.
+    #[arg(long, default_value = "30d", value_parser = parse_retain)]
+    pub retain: Duration,
+    /// With --all: how often to look for new inspectors [default: 10s].
+    #[arg(long, value_parser = parse_duration)]
+    pub rescan: Option<Duration>,
+    /// Install nothing in the target: heap after GC is then estimated from the old
+    /// generation instead of measured by a GC observer (a PerformanceObserver).
+    #[arg(long)]
+    pub no_gc_observer: bool,
 }
 
 /// `5MB/h`, `500KB/h`, `1GB/hour` or a plain number of MB per hour, in bytes per hour.
@@ -143,11 +169,34 @@ struct WatchContext {
     store: Store,
     view: RefCell<View>,
     exposed: RefCell<BTreeMap<i64, Exposed>>,
+    gc_observer: bool,
+    rescan: Duration,
+    /// Set when the watchers should finish (Ctrl-C, `--duration`).
+    stop: tokio::sync::watch::Sender<bool>,
 }
+
+impl WatchContext {
+    /// Resolves once the watchers are asked to stop.
+    async fn stopped(&self) {
+        let mut rx = self.stop.subscribe();
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+}
+
+/// How often `--all` looks for new inspectors unless `--rescan` says.
+const DEFAULT_RESCAN: Duration = Duration::from_secs(10);
+/// How long watchers get to finish (remove their GC observer, close) once asked to stop.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How often the store is thinned and expired.
+const RETENTION_EVERY: Duration = Duration::from_secs(600);
 
 pub fn run(args: &WatchArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&args.trend_r2) {
         bail!("--trend-r2 must be between 0 and 1");
+    }
+    // Not clap's `requires`: a boolean flag always has a value, so it would never object.
+    if args.upkeep.rescan.is_some() && !args.target.all {
+        bail!("--rescan applies only with --all");
     }
     let data = args
         .data
@@ -174,7 +223,11 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         store,
         view: RefCell::new(View::new(Mode::choose(args.json))),
         exposed: RefCell::new(BTreeMap::new()),
+        gc_observer: !args.upkeep.no_gc_observer,
+        rescan: args.upkeep.rescan.unwrap_or(DEFAULT_RESCAN),
+        stop: tokio::sync::watch::Sender::new(false),
     });
+    let policy = RetentionPolicy::retaining(args.upkeep.retain);
     let local = tokio::task::LocalSet::new();
     runtime()?.block_on(local.run_until(async {
         let server = match args.metrics {
@@ -197,23 +250,48 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             }
             None => None,
         };
+        let thinning = {
+            let ctx = ctx.clone();
+            tokio::task::spawn_local(async move {
+                let mut every = tokio::time::interval(RETENTION_EVERY);
+                loop {
+                    every.tick().await;
+                    apply_retention(&ctx, &policy);
+                }
+            })
+        };
         let work = async {
             match target_spec(&args.target) {
                 Some(spec) => watch_target(spec, ctx.clone()).await.map(drop),
                 None => watch_all(ctx.clone()).await,
             }
         };
+        tokio::pin!(work);
         let deadline = async {
             match args.duration {
                 Some(d) => tokio::time::sleep(d).await,
                 None => std::future::pending().await,
             }
         };
-        let result = tokio::select! {
-            r = work => r,
-            _ = deadline => Ok(()),
-            _ = tokio::signal::ctrl_c() => Ok(()),
+        let finished = tokio::select! {
+            r = &mut work => Some(r),
+            _ = deadline => None,
+            _ = tokio::signal::ctrl_c() => None,
         };
+        let result = match finished {
+            Some(r) => r,
+            // Ask the watchers to finish (removing what they installed); a second Ctrl-C,
+            // or a watcher stuck in a long capture, does not hold the exit up for long.
+            None => {
+                ctx.stop.send_replace(true);
+                tokio::select! {
+                    r = &mut work => r,
+                    _ = tokio::time::sleep(STOP_GRACE) => Ok(()),
+                    _ = tokio::signal::ctrl_c() => Ok(()),
+                }
+            }
+        };
+        thinning.abort();
         if let Some(server) = server {
             server.abort();
         }
@@ -224,6 +302,26 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         data.join(heapscope_store::DATABASE).display()
     );
     Ok(())
+}
+
+/// Thins and expires the stored samples; a failure is shown, not fatal (sampling goes on).
+fn apply_retention(ctx: &WatchContext, policy: &RetentionPolicy) {
+    match ctx
+        .store
+        .with_conn(|c| retention::apply(c, policy, now_ms()))
+    {
+        Ok(r) if r.thinned + r.expired > 0 => ctx.view.borrow_mut().notice(&format!(
+            "store: {} samples thinned, {} past --retain deleted ({:.1} s)",
+            r.thinned,
+            r.expired,
+            r.elapsed.as_secs_f64()
+        )),
+        Ok(_) => {}
+        Err(e) => ctx
+            .view
+            .borrow_mut()
+            .notice(&format!("store: thinning old samples failed: {e:#}")),
+    }
 }
 
 fn target_spec(t: &WatchTarget) -> Option<TargetSpec> {
@@ -277,6 +375,7 @@ async fn watch_target(spec: TargetSpec, ctx: Rc<WatchContext>) -> Result<u64> {
             .borrow_mut()
             .notice("note: the target's inspector stays open until it exits");
     }
+    let gc_observer = ctx.gc_observer && install_gc_observer(client, pid, &ctx).await;
     let mut rules = RuleSet::new(ctx.rules.clone(), ctx.cooldown);
     let mut trend = TrendTracker::new(ctx.trend);
     let mut runner = ActionRunner::new(&ctx.out_dir);
@@ -349,16 +448,54 @@ async fn watch_target(spec: TargetSpec, ctx: Rc<WatchContext>) -> Result<u64> {
                 let wait = Duration::from_millis((due - now_ms()).max(0) as u64);
                 wake = wake.min(Instant::now() + wait);
             }
-            tokio::time::sleep_until(wake).await;
+            tokio::select! {
+                _ = tokio::time::sleep_until(wake) => {}
+                _ = ctx.stopped() => return Ok(()),
+            }
         }
     }
     .await;
     ctx.exposed.borrow_mut().remove(&pid);
     ctx.view.borrow_mut().forget(pid);
+    // Also after an error: a timed-out session may still answer, and a watcher that leaves
+    // its observer behind would keep it alive for good (they are counted). A target that
+    // exited fails this at once.
+    if gc_observer {
+        if let Err(e) = gc::remove(&mut attached.client).await {
+            if result.is_ok() {
+                let text = format!("pid {pid}: could not remove the GC observer: {e}");
+                ctx.view.borrow_mut().notice(&text);
+            }
+        }
+    }
     if result.is_ok() {
         attached.client.close().await;
     }
     result.map(|()| samples)
+}
+
+/// Installs the GC observer that measures heap after GC, saying which way heap after GC
+/// will be known. Returns whether it is installed.
+async fn install_gc_observer(
+    client: &mut heapscope_inspector::cdp::CdpClient,
+    pid: i64,
+    ctx: &WatchContext,
+) -> bool {
+    match gc::install(client).await {
+        Ok(_) => {
+            ctx.view.borrow_mut().notice(&format!(
+                "pid {pid}: heap after GC is measured by a GC observer installed in the target \
+                 (a PerformanceObserver; removed when watch stops; --no-gc-observer to install nothing)"
+            ));
+            true
+        }
+        Err(e) => {
+            ctx.view.borrow_mut().notice(&format!(
+                "pid {pid}: heap after GC is estimated: cannot install the GC observer: {e}"
+            ));
+            false
+        }
+    }
 }
 
 /// How often running `exec` commands are checked for once sampling is over.
@@ -398,12 +535,11 @@ fn record(
     Ok(())
 }
 
-/// How often `--all` looks for new inspectors.
-const RESCAN: Duration = Duration::from_secs(10);
-
-/// Watches every local Node process with an open inspector, picking up new ones; a process
-/// that exits is reported and the others go on. Ends when every watched process has done
-/// `--count` samples (never without `--count`: `--duration` or Ctrl-C end it then).
+/// Watches every local Node process with an open inspector, picking up new ones every
+/// `--rescan`; a process that exits is reported and the others go on (its pid may be
+/// watched again if a new process gets it). Ends when every watched process has done
+/// `--count` samples (never without `--count`: `--duration` or Ctrl-C end it then, after the
+/// watchers have stopped).
 async fn watch_all(ctx: Rc<WatchContext>) -> Result<()> {
     let mut seen: HashSet<i32> = HashSet::new();
     let mut watchers = tokio::task::JoinSet::new();
@@ -427,21 +563,27 @@ async fn watch_all(ctx: Rc<WatchContext>) -> Result<()> {
             }
         }
         if seen.is_empty() {
-            ctx.view
-                .borrow_mut()
-                .notice("no Node.js process with an open inspector yet; looking again every 10 s");
+            ctx.view.borrow_mut().notice(&format!(
+                "no Node.js process with an open inspector yet; looking again every {:.0} s",
+                ctx.rescan.as_secs_f64()
+            ));
         }
-        let rescan = tokio::time::sleep(RESCAN);
+        let rescan = tokio::time::sleep(ctx.rescan);
         tokio::pin!(rescan);
         loop {
             tokio::select! {
                 _ = &mut rescan => break,
-                Some(joined) = watchers.join_next() => {
-                    match joined {
-                        Ok((pid, Ok(n))) => ctx.view.borrow_mut().notice(&format!("pid {pid}: done after {n} samples")),
-                        Ok((pid, Err(e))) => ctx.view.borrow_mut().notice(&format!("pid {pid}: {}", chain(&e))),
-                        Err(e) => ctx.view.borrow_mut().notice(&format!("a watcher failed: {e}")),
+                _ = ctx.stopped() => {
+                    while let Some(joined) = watchers.join_next().await {
+                        report_watcher(&ctx, joined);
                     }
+                    return Ok(());
+                }
+                Some(joined) = watchers.join_next() => {
+                    if let Ok((pid, Err(_))) = &joined {
+                        seen.remove(pid);
+                    }
+                    report_watcher(&ctx, joined);
                     if ctx.count.is_some() && watchers.is_empty() && !seen.is_empty() {
                         return Ok(());
                     }
@@ -449,6 +591,17 @@ async fn watch_all(ctx: Rc<WatchContext>) -> Result<()> {
             }
         }
     }
+}
+
+type Joined = Result<(i32, Result<u64>), tokio::task::JoinError>;
+
+fn report_watcher(ctx: &WatchContext, joined: Joined) {
+    let text = match joined {
+        Ok((pid, Ok(n))) => format!("pid {pid}: done after {n} samples"),
+        Ok((pid, Err(e))) => format!("pid {pid}: {}", chain(&e)),
+        Err(e) => format!("a watcher failed: {e}"),
+    };
+    ctx.view.borrow_mut().notice(&text);
 }
 
 fn chain(e: &anyhow::Error) -> String {

@@ -1,6 +1,10 @@
 //! How `heapscope watch` shows what it sees: a live table redrawn in place on a terminal,
 //! one plain line per sample otherwise, or one JSON object per line with `--json`.
 //!
+//! Heap after GC is shown as measured (the GC observer's reading) or marked as an estimate:
+//! `~12 MB` in the table, `(estimated)` on a plain line; `--json` carries the metric names
+//! that say it (`heap_used_after_gc_bytes` or `heap_after_gc_estimate_bytes`).
+//!
 //! On a terminal, alerts and notices are part of the redrawn block (its last few lines)
 //! rather than printed beside it: text written between two redraws would break the cursor
 //! arithmetic of the redraw.
@@ -129,7 +133,7 @@ impl View {
             }
         };
         let mut lines = vec![bold(&format!(
-            "{:>7}  {:<16} {:>9} {:>21} {:>9} {:>9} {:>9} {:>11} {:>6}  top resources",
+            "{:>7}  {:<16} {:>9} {:>21} {:>9} {:>9} {:>10} {:>11} {:>6}  top resources",
             "pid",
             "app",
             "rss",
@@ -146,6 +150,7 @@ impl View {
             let trend = s
                 .get("heap_trend_bytes_per_hour")
                 .map_or("-".into(), |v| format!("{:+.1} MB", v / 1e6));
+            let after_gc = after_gc(s);
             let mut top: Vec<&(String, u64)> = s.resources.iter().collect();
             top.sort_by_key(|r| std::cmp::Reverse(r.1));
             let top: Vec<String> = top
@@ -161,7 +166,7 @@ impl View {
                 String::new()
             };
             lines.push(format!(
-                "{pid:>7}  {:<16} {:>9} {:>21} {:>9} {:>9} {:>9} {:>11} {:>6}  {}",
+                "{pid:>7}  {:<16} {:>9} {:>21} {:>9} {:>9} {:>10} {:>11} {:>6}  {}",
                 crate::format::truncate(app, 16),
                 bytes("rss_bytes"),
                 format!(
@@ -171,7 +176,7 @@ impl View {
                 ),
                 bytes("heap_total_bytes"),
                 bytes("external_bytes"),
-                bytes("heap_after_gc_bytes"),
+                after_gc,
                 trend,
                 get("tcp_handles"),
                 top.join(", ")
@@ -196,6 +201,19 @@ impl View {
     }
 }
 
+/// Heap after GC as shown: measured by the GC observer, or `~` an estimate.
+fn after_gc(s: &Sample) -> String {
+    let Some(v) = s.get("heap_after_gc_bytes") else {
+        return "-".into();
+    };
+    let shown = size(v.max(0.0) as u64);
+    if s.get("heap_used_after_gc_bytes").is_some() {
+        shown
+    } else {
+        format!("~{shown}")
+    }
+}
+
 fn plain_line(pid: i64, app: &str, s: &Sample) -> String {
     let bytes = |m: &str| s.get(m).map_or("-".into(), |v| size(v.max(0.0) as u64));
     let mut line = format!(
@@ -207,15 +225,27 @@ fn plain_line(pid: i64, app: &str, s: &Sample) -> String {
         bytes("heap_total_bytes"),
         bytes("external_bytes"),
         bytes("array_buffers_bytes"),
-        bytes("heap_after_gc_bytes"),
+        match (s.get("heap_used_after_gc_bytes"), s.gc) {
+            (Some(_), _) => format!("{} (measured)", bytes("heap_after_gc_bytes")),
+            (None, Some(_)) => format!(
+                "{} (estimated until the first major GC)",
+                bytes("heap_after_gc_bytes")
+            ),
+            (None, None) => format!("{} (estimated)", bytes("heap_after_gc_bytes")),
+        },
         s.get("tcp_handles").unwrap_or(0.0),
         s.get("active_resources").unwrap_or(0.0),
     );
     if let Some(t) = s.get("heap_trend_bytes_per_hour") {
         line.push_str(&format!(
-            " trend {:+.1} MB/h (r² {:.2})",
+            " trend {:+.1} MB/h (r² {:.2}, {})",
             t / 1e6,
-            s.get("heap_trend_r2").unwrap_or(0.0)
+            s.get("heap_trend_r2").unwrap_or(0.0),
+            if s.get("heap_trend_measured") == Some(1.0) {
+                "measured"
+            } else {
+                "estimated"
+            }
         ));
     }
     line
