@@ -59,6 +59,12 @@ pub struct Config {
     pub watch_interval: std::time::Duration,
     /// The built-in leak-trend rule's window and thresholds (`heapscope watch`'s defaults).
     pub watch_trend: heapscope_inspector::watch::trend::TrendConfig,
+    /// Install the GC observer that measures heap after GC in watched processes (as
+    /// `heapscope watch` does unless `--no-gc-observer`).
+    pub watch_gc_observer: bool,
+    /// How long stored samples are kept and at what resolution (`--retain`); `None` keeps
+    /// every sample for good.
+    pub retention: Option<heapscope_store::retention::RetentionPolicy>,
 }
 
 impl Config {
@@ -73,6 +79,8 @@ impl Config {
             watch_all: false,
             watch_interval: std::time::Duration::from_secs(5),
             watch_trend: Default::default(),
+            watch_gc_observer: true,
+            retention: Some(Default::default()),
         }
     }
 }
@@ -143,6 +151,8 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         targets,
         all: config.watch_all,
         trend: config.watch_trend,
+        gc_observer: config.watch_gc_observer,
+        retention: config.retention,
     };
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

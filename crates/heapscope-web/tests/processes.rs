@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use heapscope_inspector::watch::trend::TrendConfig;
 use heapscope_store::metrics::{self, ProcessInfo};
+use heapscope_store::retention::RetentionPolicy;
 use heapscope_store::Store;
 use serde_json::Value;
 use support::{temp_dir, TestServer};
@@ -110,6 +111,23 @@ fn a_leaking_process_is_watched_captured_and_seen_gone() {
         series.iter().any(|s| s["metric"] == "resources_timeout"),
         "{:?}",
         small["available"]
+    );
+
+    // Heap after GC is measured by the GC observer the watch installed (growing.js, with a
+    // small young generation, runs major GCs often), not only estimated.
+    let after_gc = server.wait_for(
+        &format!("/api/processes/{id}/samples?metrics=heap_used_after_gc_bytes,major_gcs"),
+        60,
+        |v| {
+            v["series"][1]["points"]
+                .as_array()
+                .is_some_and(|p| p.last().and_then(|l| l[1].as_f64()) >= Some(1.0))
+        },
+    );
+    assert_eq!(after_gc["series"][0]["metric"], "heap_used_after_gc_bytes");
+    assert!(
+        after_gc["series"][0]["stored"].as_u64() >= Some(1),
+        "{after_gc}"
     );
 
     // The built-in leak-trend rule fires, stored as `heapscope watch` stores it.
@@ -249,7 +267,8 @@ fn a_leaking_process_is_watched_captured_and_seen_gone() {
 #[test]
 fn bad_requests_get_clear_json_errors() {
     let dir = temp_dir("procs-errors");
-    let server = TestServer::start_with(dir.clone(), |_| {});
+    // Its samples are dated 1970, which retention would delete at once.
+    let server = TestServer::start_with(dir.clone(), |c| c.retention = None);
     // A process recorded into the same store by someone else (`heapscope watch`), whose
     // inspector port is now closed.
     let closed = live::closed_port();
@@ -509,4 +528,66 @@ fn watch_all_picks_up_a_process_started_later_and_does_not_watch_it_twice() {
         .collect();
     assert_eq!(same.len(), 1, "{list}");
     assert_eq!(list["watches"], serde_json::json!([]), "{list}");
+}
+
+#[test]
+fn stored_samples_are_thinned_and_expired_as_watch_does() {
+    let dir = temp_dir("procs-retention");
+    let now = heapscope_inspector::watch::sample::now_ms();
+    let hour = 3_600_000;
+    let id = {
+        let store = Store::open(&dir).unwrap();
+        store
+            .with_conn(|c| {
+                let info = ProcessInfo {
+                    pid: 999_998,
+                    started_ms: now - 72 * hour,
+                    app: "billing".into(),
+                    command_line: "node billing.js".into(),
+                    inspector: format!("127.0.0.1:{}", live::closed_port()),
+                };
+                let id = metrics::upsert_process(c, &info, now)?;
+                // 600 samples a second apart two days ago (past a one-day --retain), and 600
+                // a second apart three hours ago (to be thinned to min and max per minute).
+                for (start, base) in [(now - 48 * hour, 0.0), (now - 3 * hour, 1e6)] {
+                    for t in 0..600i64 {
+                        let v = base + ((t * 7919) % 600) as f64;
+                        metrics::insert_sample(
+                            c,
+                            id,
+                            start + t * 1000,
+                            &[("heap_used_bytes".into(), v)],
+                        )?;
+                    }
+                }
+                Ok(id)
+            })
+            .unwrap()
+    };
+    let server = TestServer::start_with(dir.clone(), |c| {
+        c.retention = Some(RetentionPolicy::retaining(Duration::from_secs(86_400)));
+    });
+    let path = format!("/api/processes/{id}/samples?metrics=heap_used_bytes&points=5000");
+    let after = server.wait_for(&path, 30, |v| {
+        v["series"][0]["stored"].as_u64().is_some_and(|n| n < 600)
+    });
+    let points = after["series"][0]["points"].as_array().unwrap();
+    // Nothing from two days ago; of the recent ten minutes, at most two rows per minute
+    // (11 minute buckets touched), and the extremes survive.
+    assert!(
+        points
+            .iter()
+            .all(|p| p[0].as_i64().unwrap() >= now - 4 * hour),
+        "{after}"
+    );
+    assert!(
+        points.len() >= 10 && points.len() <= 22,
+        "{} points",
+        points.len()
+    );
+    let values: Vec<f64> = points.iter().map(|p| p[1].as_f64().unwrap()).collect();
+    assert!(
+        values.contains(&1e6) && values.contains(&(1e6 + 599.0)),
+        "{values:?}"
+    );
 }

@@ -13,7 +13,7 @@ const ALERTS_PAGE = 20;
 
 const CHARTS = [
   { id: 'chart-heap', title: 'Heap used vs limit', metrics: ['heap_used_bytes', 'heap_limit_bytes', 'heap_total_bytes', 'heap_after_gc_bytes'],
-    names: { heap_used_bytes: 'heap used', heap_limit_bytes: 'heap limit', heap_total_bytes: 'heap total', heap_after_gc_bytes: 'heap after GC (est.)' },
+    names: { heap_used_bytes: 'heap used', heap_limit_bytes: 'heap limit', heap_total_bytes: 'heap total', heap_after_gc_bytes: 'heap after GC' },
     dashed: ['heap_limit_bytes'], reference: ['heap_limit_bytes'] },
   { id: 'chart-rss', title: 'Resident set size (RSS)', metrics: ['rss_bytes'], names: { rss_bytes: 'RSS' } },
   { id: 'chart-external', title: 'External and ArrayBuffers', metrics: ['external_bytes', 'array_buffers_bytes'],

@@ -93,6 +93,10 @@ pub struct WatchConfig {
     pub targets: Vec<TargetSpec>,
     pub all: bool,
     pub trend: heapscope_inspector::watch::trend::TrendConfig,
+    /// Install the GC observer in each watched process.
+    pub gc_observer: bool,
+    /// Applied to the store's samples at start and every ten minutes, when given.
+    pub retention: Option<heapscope_store::retention::RetentionPolicy>,
 }
 
 impl Registry {

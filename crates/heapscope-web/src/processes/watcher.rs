@@ -8,6 +8,11 @@
 //! for a while stays live with a note (a snapshot being built blocks its JS thread); one
 //! whose process exits is `gone`; other failures are `error` and retried.
 //!
+//! As `heapscope watch` does, each session installs the GC observer that measures heap after
+//! GC (`watch::gc`; shared with any other watcher of the process, counted) and removes it
+//! when the session ends; and the store's samples are thinned and expired at start and
+//! every ten minutes (`heapscope_store::retention`), off this thread.
+//!
 //! Tasks hold the registry weakly: when the server stops, the command channel closes, the
 //! loop returns and dropping the runtime ends every task.
 
@@ -16,11 +21,14 @@ use std::rc::Rc;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use heapscope_inspector::cdp::CdpClient;
+use heapscope_inspector::watch::gc;
 use heapscope_inspector::watch::rules::{parse_rule, RuleSet};
 use heapscope_inspector::watch::sample::{identify, now_ms, take_sample};
 use heapscope_inspector::watch::trend::{TrendConfig, TrendTracker};
 use heapscope_inspector::{attach, procs, AttachOptions, InspectorError, TargetSpec};
 use heapscope_store::metrics::{self, Alert, ProcessInfo};
+use heapscope_store::retention::{self, RetentionPolicy};
 use heapscope_store::Store;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
@@ -34,6 +42,8 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const RETRY: Duration = Duration::from_secs(10);
 /// `heapscope watch --cooldown`'s default: a rule fires at most this often per process.
 const COOLDOWN: Duration = Duration::from_secs(600);
+/// `heapscope watch`'s pace for thinning and expiring stored samples.
+const RETENTION_EVERY: Duration = Duration::from_secs(600);
 
 pub(super) fn spawn(
     registry: Weak<Registry>,
@@ -60,6 +70,7 @@ struct Ctx {
     store: Arc<Store>,
     interval: Duration,
     trend: TrendConfig,
+    gc_observer: bool,
 }
 
 impl Ctx {
@@ -81,6 +92,7 @@ async fn run(
         store,
         interval: config.interval,
         trend: config.trend,
+        gc_observer: config.gc_observer,
     };
     for spec in config.targets {
         start(&ctx, spec, None);
@@ -90,6 +102,9 @@ async fn run(
     // Probing ports takes up to seconds: a round runs as a task of its own, one at a time,
     // so commands are never kept waiting behind it.
     let discovering = Rc::new(Cell::new(false));
+    let mut thin = tokio::time::interval(RETENTION_EVERY);
+    thin.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let thinning = Rc::new(Cell::new(false));
     loop {
         tokio::select! {
             command = rx.recv() => match command {
@@ -108,7 +123,38 @@ async fn run(
                     discovering.set(false);
                 });
             }
+            _ = thin.tick(), if config.retention.is_some() => {
+                let Some(policy) = config.retention else { continue };
+                if thinning.replace(true) {
+                    continue;
+                }
+                let (store, thinning) = (ctx.store.clone(), thinning.clone());
+                tokio::task::spawn_local(async move {
+                    apply_retention(store, policy).await;
+                    thinning.set(false);
+                });
+            }
         }
+    }
+}
+
+/// Thins and expires the stored samples on the blocking pool (a first run over a large
+/// store takes a while); a failure is logged, and sampling goes on regardless.
+async fn apply_retention(store: Arc<Store>, policy: RetentionPolicy) {
+    let done = tokio::task::spawn_blocking(move || {
+        store.with_conn(|c| retention::apply(c, &policy, now_ms()))
+    })
+    .await;
+    match done {
+        Ok(Ok(r)) if r.thinned + r.expired > 0 => eprintln!(
+            "heapscope: store: {} samples thinned, {} past --retain deleted ({:.1} s)",
+            r.thinned,
+            r.expired,
+            r.elapsed.as_secs_f64()
+        ),
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => eprintln!("heapscope: store: thinning old samples failed: {e:#}"),
+        Err(e) => eprintln!("heapscope: store: thinning old samples failed: {e}"),
     }
 }
 
@@ -328,6 +374,35 @@ async fn session(
     if let Some(r) = reply.take() {
         let _ = r.send(Ok(process_id));
     }
+    let gc_note = if ctx.gc_observer {
+        match gc::install(client).await {
+            Ok(_) => None,
+            Err(e) => Some(format!(
+                "heap after GC is estimated: cannot install the GC observer: {e}"
+            )),
+        }
+    } else {
+        None
+    };
+    let gc_installed = ctx.gc_observer && gc_note.is_none();
+    let ended = sample(ctx, slot, client, t, process_id, gc_note).await;
+    // Also after an error: a session that timed out may still answer, and the observer is
+    // counted, so one left behind would stay for good. A target that exited fails at once.
+    if gc_installed {
+        let _ = gc::remove(client).await;
+    }
+    ended
+}
+
+/// Samples every interval until the session ends.
+async fn sample(
+    ctx: &Ctx,
+    slot: usize,
+    client: &mut CdpClient,
+    t: &mut Tracking,
+    process_id: i64,
+    gc_note: Option<String>,
+) -> Ended {
     let mut ticker = tokio::time::interval(ctx.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -359,7 +434,10 @@ async fn session(
             }
             Ok(())
         });
-        let note = stored.err().map(|e| format!("cannot store samples: {e:#}"));
+        let note = stored
+            .err()
+            .map(|e| format!("cannot store samples: {e:#}"))
+            .or_else(|| gc_note.clone());
         ctx.update(slot, |w| {
             w.status = Health::Live;
             w.error = note;

@@ -34,6 +34,14 @@ pub struct ServeArgs {
     /// Time between samples of a watched process, e.g. 5s, 500ms.
     #[arg(long, default_value = "5s", value_parser = crate::cmd::live::parse_duration)]
     pub interval: std::time::Duration,
+    /// Install no GC observer in watched processes: heap after GC is then estimated from the
+    /// old generation instead of measured after each major GC.
+    #[arg(long)]
+    pub no_gc_observer: bool,
+    /// Delete stored samples older than this (older than an hour they are thinned to the
+    /// min and max of each minute, older than a day of each ten minutes), e.g. 30d, 12h.
+    #[arg(long, default_value = "30d", value_parser = heapscope_store::retention::parse_retain)]
+    pub retain: std::time::Duration,
 }
 
 /// `123`, `10MB`, `4GiB`.
@@ -77,6 +85,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     config.watch = args.watch.clone();
     config.watch_all = args.watch_all;
     config.watch_interval = args.interval;
+    config.watch_gc_observer = !args.no_gc_observer;
+    config.retention = Some(heapscope_store::retention::RetentionPolicy::retaining(
+        args.retain,
+    ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
