@@ -515,6 +515,26 @@ fn exec_action_and_all_processes() {
 }
 
 /// Reads `watch --json` lines from `child`'s stdout on a thread.
+/// Waits for `child` to exit (failing with `what` after `limit`); its status and stderr.
+fn wait_exit(child: &mut Child, limit: Duration, what: &str) -> (std::process::ExitStatus, String) {
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < limit, "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status, stderr)
+}
+
 fn json_reader(child: &mut Child) -> std::sync::mpsc::Receiver<Value> {
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
@@ -581,25 +601,7 @@ fn all_picks_up_new_processes_and_goes_on_when_one_exits() {
     // Ctrl-C: the watchers stop, removing their GC observers, and watch exits cleanly.
     // SAFETY: kill(2) takes plain integers; the pid is our own child's.
     unsafe { libc::kill(watch.0.id() as i32, libc::SIGINT) };
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = watch.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "watch did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    watch
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = wait_exit(&mut watch.0, Duration::from_secs(20), "watch did not stop");
     assert!(status.success(), "{stderr}");
     assert!(
         stderr.contains(&format!("stopped watching pid {} (healthy)", first.pid())),
@@ -661,25 +663,11 @@ fn a_killed_target_a_closed_port_and_a_bad_rule_are_clear_errors() {
     stdout.read_line(&mut first).unwrap();
     assert!(first.contains("\"type\":\"sample\""), "{first}");
     node.kill();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = watch.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "watch did not notice the exit"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let mut stderr = String::new();
-    watch
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = wait_exit(
+        &mut watch.0,
+        Duration::from_secs(30),
+        "watch did not notice the exit",
+    );
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!("stopped watching pid {pid} (healthy) after")),
