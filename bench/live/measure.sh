@@ -10,7 +10,7 @@
 # Each heapscope line gives its wall time, its peak RSS in MB and the ratio of its wall time
 # to Node's own writer in the same round (1.00 = as fast; the acceptance bar is <= 1).
 # The first snapshot of a process also assigns ids to every object, so it is slower
-# whoever takes it: the rounds alternate and a warm-up snapshot comes first.
+# whoever takes it: a warm-up snapshot comes first, and the rounds alternate who goes first.
 # Also prints the target's RSS before and its peak (VmHWM) after, which snapshots drive up.
 #
 #   bench/live/measure.sh [MB] [ROUNDS] [OUT_DIR]       (HEAPSCOPE_BIN picks the binary)
@@ -45,15 +45,26 @@ heapscope() {
   HEAPSCOPE_TIMINGS=1 /usr/bin/time -o "$timing" -f "%e %M" "$BIN" snapshot --pid "$PID" "$@" \
     -o "$OUT/heapscope.heapsnapshot" 2>&1 | grep -E 'wrote|note|timings' || true
   read -r wall rss_kb <"$timing"
-  awk -v l="$label" -v w="$wall" -v r="$rss_kb" -v n="$NODE_S" 'BEGIN {
-    printf "%s heapscope wall_s=%.1f peak_rss_mb=%.1f vs_node=%.2f\n", l, w, r / 1024, (n > 0 ? w / n : 0) }'
+  awk -v l="$label" -v w="$wall" -v r="$rss_kb" 'BEGIN {
+    printf "%s heapscope wall_s=%.1f peak_rss_mb=%.1f\n", l, w, r / 1024 }'
+  LAST_S=$wall
   rm -f "$OUT/heapscope.heapsnapshot"
 }
+ratio() { awk -v l="$1" -v w="$2" -v n="$NODE_S" 'BEGIN { printf "%s vs_node=%.2f\n", l, w / n }'; }
 
 node_write warm-up
 for round in $(seq 1 "$ROUNDS"); do
-  node_write "round $round"
-  heapscope "round $round default"
-  heapscope "round $round stream" --stream
+  # Odd rounds take Node's own snapshot first, even rounds heapscope's default first, so an
+  # effect of the order shows as a difference between them.
+  if (( round % 2 == 1 )); then
+    node_write "round $round"
+    heapscope "round $round default"; DEFAULT_S=$LAST_S
+  else
+    heapscope "round $round default"; DEFAULT_S=$LAST_S
+    node_write "round $round"
+  fi
+  heapscope "round $round stream" --stream; STREAM_S=$LAST_S
+  ratio "round $round default" "$DEFAULT_S"
+  ratio "round $round stream" "$STREAM_S"
 done
 grep VmHWM /proc/$PID/status | tr -s ' \t' ' ' | sed 's/^/target peak: /'
