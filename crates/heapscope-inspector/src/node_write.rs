@@ -174,7 +174,7 @@ async fn write_direct(
         return Ok(Err(format!("{} is not UTF-8", part_path.display())));
     };
     let writing = Instant::now();
-    let written = run_writer(client, pid, as_text, timeout, &part_path, progress).await?;
+    let written = run_writer(client, pid, as_text, true, timeout, &part_path, progress).await?;
     *writer = writing.elapsed();
     if let Err(why) = written {
         return Ok(Err(why));
@@ -216,7 +216,16 @@ async fn write_to_target_temp(
     // may still be writing: it then fills a file nobody can open, freed when it closes).
     let _guard = RemoveOnDrop(seen_from_here.clone());
     let writing = Instant::now();
-    let written = run_writer(client, pid, &in_target, timeout, &seen_from_here, progress).await?;
+    let written = run_writer(
+        client,
+        pid,
+        &in_target,
+        false,
+        timeout,
+        &seen_from_here,
+        progress,
+    )
+    .await?;
     *writer = writing.elapsed();
     let taken = match written {
         Ok(()) => take_file(&seen_from_here, out),
@@ -245,14 +254,24 @@ async fn run_writer(
     client: &mut CdpClient,
     pid: i32,
     path_in_target: &str,
+    created_by_us: bool,
     timeout: Duration,
     watched: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> Result<std::result::Result<(), String>> {
-    let expression = format!(
-        "require('v8').writeHeapSnapshot({})",
-        serde_json::to_string(path_in_target).unwrap_or_default()
-    );
+    // Written only while the file heapscope created is still there: a capture interrupted
+    // before the target ran this removes it, and the target must not then create it anew
+    // (v8.writeHeapSnapshot creates its file) and leave a whole snapshot behind. What is
+    // left is the microseconds between the check and the writer's open.
+    let path = serde_json::to_string(path_in_target).unwrap_or_default();
+    let expression = if !created_by_us {
+        format!("require('v8').writeHeapSnapshot({path})")
+    } else {
+        format!(
+        "(p => {{ if (!require('fs').existsSync(p)) throw new Error('the capture was cancelled: ' + p + ' is gone'); \
+         return require('v8').writeHeapSnapshot(p); }})({path})"
+        )
+    };
     let previous = std::mem::replace(&mut client.idle_timeout, timeout);
     let mut ticks = tokio::time::interval(POLL);
     let mut watching: Option<File> = None;
